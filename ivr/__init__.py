@@ -1,0 +1,1 @@
+"""A voice IVR toolkit: one YAML menu, one state machine, two front ends (Twilio and a terminal)."""

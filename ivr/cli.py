@@ -1,0 +1,111 @@
+"""The `ivr` command: one click group, each subcommand a thin adapter over the library."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Iterable
+
+import click
+
+from .engine import Engine
+from .errors import IVRError, MenuError
+from .lint import check_file
+from .menu import LanguageNode, Menu, default_menu_path, load_menu
+from .simulator import EngineLine, Event, Token, interactive, parse_script, parse_time, play
+
+MENU_HELP = "Menu file (default: $IVR_MENU or menus/free_dial.yaml)."
+
+
+@click.group()
+def cli() -> None:
+    """Voice IVR toolkit: lint, simulate and serve a YAML phone menu."""
+
+
+def _load(path: Path | None) -> Menu:
+    try:
+        return load_menu(path)
+    except MenuError as exc:
+        raise click.ClickException(f"the menu cannot be used:\n{exc}") from None
+
+
+@cli.command()
+@click.argument("menu", required=False, type=click.Path(path_type=Path))
+def lint(menu: Path | None) -> None:
+    """Check MENU and list every problem with file:line; exit 1 on any error."""
+    path = menu or default_menu_path()
+    _, problems = check_file(path)
+    for problem in problems:
+        click.echo(str(problem))
+    errors = sum(p.severity == "error" for p in problems)
+    warnings = len(problems) - errors
+    if errors:
+        click.echo(f"{path}: {errors} error(s), {warnings} warning(s)", err=True)
+        sys.exit(1)
+    click.echo(f"{path}: OK" + (f" ({warnings} warning(s))" if warnings else ""))
+
+
+@cli.command()
+@click.option("--menu", "menu_path", type=click.Path(path_type=Path), help=MENU_HELP)
+@click.option("--script", help='Inputs to play, e.g. "2 5 wait 1 say:yes" (keys, wait, say:TEXT, busy, hangup).')
+@click.option("--at", "at", help="When the call is made, e.g. 2026-12-07T10:00+09:00 (default: now, menu's time zone).")
+@click.option("--lang", help="Preselect a language (skips a first language-choice node).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line for each event.")
+def sim(menu_path: Path | None, script: str | None, at: str | None, lang: str | None, as_json: bool) -> None:
+    """Place a simulated call. Without --script, type keys; Enter alone is silence; words are speech; q hangs up."""
+    menu = _load(menu_path)
+    try:
+        when = parse_time(at, menu.menu.timezone)
+        tokens: Iterable[Token] = parse_script(script) if script is not None else interactive(_read)
+        _check_lang(menu, lang)
+        line = EngineLine(Engine(menu), when)
+        if not as_json:
+            click.secho(f"Call to {menu.menu.name} (menu version {menu.menu.version}) at "
+                        f"{when.isoformat(timespec='minutes')}", bold=True)
+        for event in play(line, tokens, lang):
+            shown = json.dumps(event, ensure_ascii=False) if as_json else _human(event, script is None)
+            if shown:
+                click.echo(shown)
+    except IVRError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _check_lang(menu: Menu, lang: str | None) -> None:
+    if lang is None:
+        return
+    if lang not in menu.languages:
+        raise click.BadParameter(f"{lang!r} is not one of {', '.join(menu.languages)}", param_hint="--lang")
+    if not isinstance(menu.nodes[menu.menu.start], LanguageNode):
+        raise click.BadParameter("this menu does not start with a language choice", param_hint="--lang")
+
+
+def _read(prompt: str) -> str | None:
+    try:
+        return input(prompt)
+    except EOFError:
+        return None
+
+
+def _human(event: Event, typing: bool) -> str:
+    kind = event["type"]
+    if kind == "say":
+        return f"  [{event['lang']}] {event['text']}"
+    if kind == "listen":
+        what = "a key or yes/no" if event["speech"] else "a key"
+        hint = "; Enter = silence, q = hang up" if typing else ""
+        return click.style(f"  ... waiting for {what} ({event['timeout']} s{hint})", dim=True)
+    if kind == "input":
+        shown = {"key": f"{event.get('value')}", "speech": f"say: {event.get('value')}",
+                 "silence": "(silence)", "hangup": "(hang up)", "busy": "(no answer)"}[str(event["kind"])]
+        return "" if typing else f"> {shown}"
+    if kind == "transfer":
+        hint = "\n  (Enter: staff answer and the call ends; busy: nobody answers)" if typing else ""
+        return click.style(f"-> TRANSFER to {event['to']} ({event['node']})", fg="green", bold=True) + hint
+    if kind == "hangup":
+        return click.style(f"-> HANG UP ({event['node']})", fg="yellow", bold=True)
+    return click.style(f"  note: {event['text']}", dim=True)
+
+
+def main() -> None:
+    cli(prog_name="ivr")

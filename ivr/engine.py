@@ -1,0 +1,309 @@
+"""The menu as a state machine: one `transitions` machine per menu, shared by all calls.
+
+A call is a small `Call` object; `Engine.step(call, input, now)` advances it by one
+input (a key, a speech result, silence, hang-up, or the outcome of a transfer) and
+returns a `Step`: what the caller hears and what happens next. The engine does no
+I/O and knows nothing of Flask, Twilio or terminals; front ends translate.
+
+The machine has no models attached: each step fires the event directly on the call
+(`Event.trigger(call)`), so nothing is registered per call and a step costs a few
+dictionary look-ups whatever the size of the menu.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Union
+from zoneinfo import ZoneInfo
+
+from transitions import Machine
+
+from . import eligibility
+from .hours import is_open
+from .menu import (
+    LISTENING,
+    EligibilityNode,
+    HangupNode,
+    LanguageNode,
+    Menu,
+    MenuNode,
+    MessageNode,
+    QuestionNode,
+    TransferNode,
+    _Node,
+)
+from .speech import display, spoken, yes_or_no
+
+MAX_CHAIN = 64  # nodes entered in one step without waiting for the caller (lint forbids loops)
+
+
+# -- inputs --------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Press:
+    """A key the caller pressed (0-9, * or #)."""
+
+    key: str
+
+
+@dataclass(frozen=True)
+class Speak:
+    """What speech recognition heard."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Silence:
+    """The caller let the prompt time out."""
+
+
+@dataclass(frozen=True)
+class HangUp:
+    """The caller hung up."""
+
+
+@dataclass(frozen=True)
+class DialOutcome:
+    """How a transfer ended: answered by staff, or not (busy, no answer, failed)."""
+
+    answered: bool
+
+
+Input = Union[Press, Speak, Silence, HangUp, DialOutcome]
+
+
+# -- outputs ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Utterance:
+    text: str
+    """As shown to staff: phone numbers as written."""
+    spoken: str
+    """As given to a voice: phone numbers digit by digit."""
+    lang: str
+    prompt: str
+    """Id of the prompt it came from (the node name, or an engine prompt's name)."""
+
+
+@dataclass(frozen=True)
+class Listen:
+    timeout: int
+    speech: bool
+    """Whether spoken answers are accepted (yes/no questions) besides keys."""
+    lang: str
+    hints: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Transfer:
+    to: str
+    ring_timeout: int
+
+
+@dataclass(frozen=True)
+class End:
+    """Hang up."""
+
+
+Action = Union[Listen, Transfer, End]
+
+
+@dataclass(frozen=True)
+class Step:
+    say: tuple[Utterance, ...]
+    action: Action
+    node: str
+
+
+@dataclass
+class Call:
+    """Everything the engine knows about one call; small enough to travel in a signed URL."""
+
+    node: str
+    lang: str
+    version: str
+    retries: int = 0
+    answers: dict[str, bool] = field(default_factory=dict)
+    ended: bool = False
+
+
+def _trigger_for_key(key: str) -> str:
+    return "key_" + {"*": "star", "#": "hash"}.get(key, key)
+
+
+class Engine:
+    """Drives calls through one menu."""
+
+    def __init__(self, menu: Menu) -> None:
+        self.menu = menu
+        self.machine = Machine(
+            model=None,
+            states=list(menu.nodes),
+            transitions=self._transitions(),
+            initial=menu.menu.start,
+            auto_transitions=False,
+            send_event=True,
+            model_attribute="node",
+        )
+
+    def _transitions(self) -> list[dict[str, object]]:
+        """The menu's edges as `transitions` dicts (also what `ivr graph` draws)."""
+        menu, out = self.menu, []
+        for name, node in menu.nodes.items():
+            def edge(trigger: str, dest: str, source: str = name) -> None:
+                out.append({"trigger": trigger, "source": source, "dest": dest})
+
+            if isinstance(node, MenuNode):
+                for key, target in node.choices.items():
+                    edge(_trigger_for_key(key), target)
+            elif isinstance(node, LanguageNode):
+                for key in node.choices:
+                    edge(_trigger_for_key(key), node.next)
+            elif isinstance(node, QuestionNode):
+                edge("yes", node.yes)
+                edge("no", node.no)
+            elif isinstance(node, (MessageNode, EligibilityNode)):
+                edge("next", node.next)
+            elif isinstance(node, TransferNode):
+                if node.closed:
+                    edge("closed", node.closed)
+                edge("unanswered", node.unanswered)
+            if isinstance(node, LISTENING):
+                default_end = node.next if isinstance(node, LanguageNode) else menu.menu.operator
+                edge("give_up", node.on_give_up or default_end)
+                if node.global_keys:
+                    if menu.keys.main_menu:
+                        edge("main_menu", menu.menu.main_menu)
+                    if menu.keys.operator:
+                        edge("operator", menu.menu.operator)
+        return out
+
+    # -- public API -------------------------------------------------------------------
+    def start(self, now: dt.datetime, lang: str | None = None) -> tuple[Call, Step]:
+        """Begin a call. With `lang`, a first language-choice node is skipped."""
+        menu = self.menu
+        call = Call(node=menu.menu.start, lang=menu.menu.default_language, version=menu.menu.version)
+        first = menu.nodes[call.node]
+        if lang is not None and isinstance(first, LanguageNode):
+            call.lang = lang
+            call.node = first.next
+        return call, self._arrive(call, now, [])
+
+    def restart(self, now: dt.datetime, lang: str | None = None) -> tuple[Call, Step]:
+        """A call whose state was lost: apologise and begin again at the main menu."""
+        menu = self.menu
+        code = lang if lang in menu.languages else menu.menu.default_language
+        call = Call(node=menu.menu.main_menu, lang=code, version=menu.menu.version)
+        return call, self._arrive(call, now, [self._engine_prompt(call, "restart")])
+
+    def step(self, call: Call, event: Input, now: dt.datetime) -> Step:
+        node = self.menu.nodes[call.node]
+        if call.ended or isinstance(event, HangUp):
+            call.ended = True
+            return Step((), End(), call.node)
+        if isinstance(event, DialOutcome):
+            if not isinstance(node, TransferNode) or event.answered:
+                call.ended = True
+                return Step((), End(), call.node)
+            return self._fire(call, "unanswered", now, [])
+        if not isinstance(node, LISTENING):  # input after a transfer or goodbye: nothing to do
+            call.ended = True
+            return Step((), End(), call.node)
+        if isinstance(event, Silence):
+            return self._retry(call, node, "no_input", now)
+        if isinstance(event, Press):
+            return self._press(call, node, event.key, now)
+        return self._speak(call, node, event.text, now)
+
+    def prompt(self, call: Call, name: str | None = None) -> tuple[Utterance, ...]:
+        """What node `name` (default: the current one) says to this caller."""
+        name = name or call.node
+        node = self.menu.nodes[name]
+        if isinstance(node, LanguageNode):  # each line in its own language
+            return tuple(self._utterance(code, name, text) for code, text in node.say.items())
+        if not node.say:
+            return ()
+        return (self._utterance(call.lang, name, node.say[call.lang]),)
+
+    # -- internals --------------------------------------------------------------------
+    def _utterance(self, lang: str, prompt: str, text: str) -> Utterance:
+        return Utterance(display(text), spoken(text), lang, prompt)
+
+    def _today(self, now: dt.datetime) -> dt.date:
+        return now.astimezone(ZoneInfo(self.menu.menu.timezone)).date()
+
+    def _engine_prompt(self, call: Call, name: str) -> Utterance:
+        return self._utterance(call.lang, name, self.menu.prompts[name][call.lang])
+
+    def _press(self, call: Call, node: _Node, key: str, now: dt.datetime) -> Step:
+        keys = self.menu.keys
+        if key == keys.repeat:
+            return self._listen(call, node, list(self.prompt(call)))
+        if node.global_keys and key == keys.main_menu:
+            return self._fire(call, "main_menu", now, [])
+        if node.global_keys and key == keys.operator:
+            return self._fire(call, "operator", now, [])
+        if isinstance(node, QuestionNode) and key in ("1", "2"):
+            return self._answer(call, node, key == "1", now)
+        if isinstance(node, LanguageNode) and key in node.choices:
+            call.lang = node.choices[key]
+        trigger = _trigger_for_key(key)
+        event = self.machine.events.get(trigger)
+        if event is None or call.node not in event.transitions:
+            return self._retry(call, node, "invalid_key", now)
+        return self._fire(call, trigger, now, [])
+
+    def _speak(self, call: Call, node: _Node, heard: str, now: dt.datetime) -> Step:
+        if isinstance(node, QuestionNode):
+            answer = yes_or_no(heard, self.menu.languages[call.lang])
+            if answer is not None:
+                return self._answer(call, node, answer, now)
+        return self._retry(call, node, "not_understood", now)
+
+    def _answer(self, call: Call, node: QuestionNode, yes: bool, now: dt.datetime) -> Step:
+        call.answers[node.answer] = yes
+        return self._fire(call, "yes" if yes else "no", now, [])
+
+    def _retry(self, call: Call, node: _Node, reason: str, now: dt.datetime) -> Step:
+        call.retries += 1
+        if call.retries > self.menu.retries(node):
+            if isinstance(node, LanguageNode):
+                call.lang = node.default
+            return self._fire(call, "give_up", now, [])
+        return self._listen(call, node, [self._engine_prompt(call, reason), *self.prompt(call)])
+
+    def _listen(self, call: Call, node: _Node, say: list[Utterance]) -> Step:
+        speech = isinstance(node, QuestionNode)
+        lang = self.menu.languages[call.lang]
+        hints = tuple(lang.yes + lang.no) if speech else ()
+        return Step(tuple(say), Listen(self.menu.timeout(node), speech, call.lang, hints), call.node)
+
+    def _fire(self, call: Call, trigger: str, now: dt.datetime, say: list[Utterance]) -> Step:
+        self.machine.events[trigger].trigger(call)
+        return self._arrive(call, now, say)
+
+    def _arrive(self, call: Call, now: dt.datetime, say: list[Utterance]) -> Step:
+        """Enter call.node and keep going until the caller must answer or the call leaves us."""
+        for _ in range(MAX_CHAIN):
+            call.retries = 0
+            node = self.menu.nodes[call.node]
+            if isinstance(node, TransferNode):
+                if not is_open(self.menu.hours[node.hours], now):
+                    self.machine.events["closed"].trigger(call)
+                    continue
+                say.extend(self.prompt(call))
+                return Step(tuple(say), Transfer(node.to, self.menu.settings.ring_timeout), call.node)
+            say.extend(self.prompt(call))
+            if isinstance(node, HangupNode):
+                call.ended = True
+                return Step(tuple(say), End(), call.node)
+            if isinstance(node, EligibilityNode):
+                assert self.menu.eligibility is not None  # lint guarantees it
+                lang = self.menu.languages[call.lang]
+                sentences = eligibility.explain(self.menu.eligibility, call.answers, self._today(now), call.lang, lang)
+                say.extend(self._utterance(call.lang, call.node, s) for s in sentences)
+            if isinstance(node, (MessageNode, EligibilityNode)):
+                self.machine.events["next"].trigger(call)
+                continue
+            return self._listen(call, node, say)
+        raise RuntimeError(f"more than {MAX_CHAIN} nodes without input from {call.node}")

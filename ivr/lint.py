@@ -1,0 +1,302 @@
+"""Every check a menu file must pass, reported all at once with file:line.
+
+`check_file` is used both by `ivr lint` and by `load_menu`, so the service can never
+load a menu that lint would reject.
+"""
+
+from __future__ import annotations
+
+import string
+from collections import deque
+from pathlib import Path
+from typing import Any, Iterator
+
+from pydantic import ValidationError
+
+from .errors import Problem
+from .menu import (
+    ENGINE_PROMPTS,
+    LISTENING,
+    EligibilityNode,
+    HangupNode,
+    LanguageNode,
+    Menu,
+    MenuNode,
+    MessageNode,
+    QuestionNode,
+    TransferNode,
+)
+from .source import Path as SrcPath
+from .source import Source, SourceSyntaxError, parse
+from .speech import TEL
+
+MAX_CHOICES = 5
+NODE_TYPES = "menu, language, message, question, eligibility, transfer, hangup"
+
+
+def check_file(path: str | Path) -> tuple[Menu | None, list[Problem]]:
+    """Parse, validate and check `path`; return the menu (None if unusable) and all problems."""
+    file = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return None, [Problem(file, 1, f"cannot read the menu file: {exc}")]
+    return check_text(text, file)
+
+
+def check_text(text: str, file: str) -> tuple[Menu | None, list[Problem]]:
+    try:
+        source = parse(text, file)
+    except SourceSyntaxError as exc:
+        return None, [Problem(file, exc.line, f"YAML syntax: {exc.message}; check indentation and quoting")]
+    problems = [
+        Problem(file, second, f'duplicate key "{path[-1]}" in {_where(path[:-1])} (first at line {first}); '
+                "each key may appear once: remove or renumber one")
+        for path, first, second in source.duplicates
+    ]
+    if not isinstance(source.data, dict):
+        return None, problems + [Problem(file, 1, "the menu file must be a mapping with menu:, languages: and nodes:")]
+    try:
+        menu = Menu.model_validate(source.data)
+    except ValidationError as exc:
+        return None, problems + [_schema_problem(source, err) for err in exc.errors()]
+    menu._source = source
+    checker = _Checker(menu, source)
+    problems += checker.run()
+    problems.sort(key=lambda p: (p.line, p.severity))
+    return menu, problems
+
+
+def _where(path: SrcPath) -> str:
+    if len(path) >= 2 and path[0] == "nodes":
+        rest = ".".join(str(p) for p in path[2:])
+        return f"node {path[1]}" + (f" {rest}" if rest else "")
+    return ".".join(str(p) for p in path) or "the top level"
+
+
+def _schema_problem(source: Source, err: Any) -> Problem:
+    loc = tuple(err["loc"])
+    line = source.line_for_loc(loc)
+    kind = err["type"]
+    field = ".".join(str(p) for p in loc)
+    if kind == "extra_forbidden":
+        msg = f'unknown field "{loc[-1]}" at {field}; check its spelling or remove it'
+    elif kind == "union_tag_invalid":
+        msg = f'unknown node type {err["input"].get("type")!r} at {field}; use one of: {NODE_TYPES}'
+    elif kind == "union_tag_not_found":
+        msg = f"node {field} has no type; add type: one of {NODE_TYPES}"
+    elif kind == "missing":
+        msg = f'missing field "{loc[-1]}" at {".".join(str(p) for p in loc[:-1]) or "top level"}; add it'
+    elif kind == "string_pattern_mismatch" and "to" in loc:
+        msg = f"{field}: {err['input']!r} is not a number to dial; write +E.164 (e.g. +81120950178) or sip:..."
+    elif kind == "string_pattern_mismatch":
+        msg = (f"{field}: {err['input']!r} is not allowed here; keys are one of 0-9 * #, "
+               "node names are letters, digits and _")
+    else:
+        msg = f"{field}: {err['msg'].removeprefix('Value error, ')}"
+    return Problem(source.file, line, msg)
+
+
+class _Checker:
+    def __init__(self, menu: Menu, source: Source) -> None:
+        self.menu = menu
+        self.source = source
+        self.problems: list[Problem] = []
+
+    def error(self, path: SrcPath, message: str, severity: str = "error") -> None:
+        self.problems.append(Problem(self.source.file, self.source.line(path), message, severity))
+
+    def run(self) -> list[Problem]:
+        self.links()
+        if any(p.severity == "error" for p in self.problems):
+            return self.problems  # the graph checks need every link to resolve
+        self.languages()
+        self.prompts()
+        self.keys()
+        self.transfers()
+        self.eligibility()
+        self.graph()
+        return self.problems
+
+    # -- links -------------------------------------------------------------------------
+    def node_links(self, name: str) -> Iterator[tuple[SrcPath, str]]:
+        """Every (path, target) a node names, including where give-ups lead."""
+        node = self.menu.nodes[name]
+        base: SrcPath = ("nodes", name)
+        if isinstance(node, MenuNode):
+            for key, target in node.choices.items():
+                yield base + ("choices", key), target
+        if isinstance(node, (LanguageNode, MessageNode, EligibilityNode)):
+            yield base + ("next",), node.next
+        if isinstance(node, QuestionNode):
+            yield base + ("yes",), node.yes
+            yield base + ("no",), node.no
+        if isinstance(node, TransferNode):
+            if node.closed:
+                yield base + ("closed",), node.closed
+            yield base + ("unanswered",), node.unanswered
+        if isinstance(node, LISTENING):
+            yield base + ("on_give_up",), node.on_give_up or self.menu.menu.operator
+            if node.global_keys:
+                if self.menu.keys.main_menu:
+                    yield base, self.menu.menu.main_menu
+                if self.menu.keys.operator:
+                    yield base, self.menu.menu.operator
+
+    def links(self) -> None:
+        info = self.menu.menu
+        for field in ("start", "main_menu", "operator"):
+            if getattr(info, field) not in self.menu.nodes:
+                self.error(("menu", field), f"menu.{field} names node {getattr(info, field)!r}, which does not exist")
+        for name in self.menu.nodes:
+            for path, target in self.node_links(name):
+                if target not in self.menu.nodes:
+                    self.error(path, f"{_where(path)} leads to node {target!r}, which does not exist; "
+                               f"define it under nodes: or fix the name")
+
+    # -- languages and prompts -------------------------------------------------------------
+    def languages(self) -> None:
+        codes = set(self.menu.languages)
+        if self.menu.menu.default_language not in codes:
+            self.error(("menu", "default_language"), f"default_language {self.menu.menu.default_language!r} "
+                       f"is not under languages: (have {', '.join(sorted(codes))})")
+        for name, node in self.menu.nodes.items():
+            if isinstance(node, LanguageNode):
+                for key, code in node.choices.items():
+                    if code not in codes:
+                        self.error(("nodes", name, "choices", key), f"key {key} selects language {code!r}, "
+                                   f"which is not under languages: (have {', '.join(sorted(codes))})")
+                if node.default not in codes:
+                    self.error(("nodes", name, "default"), f"default language {node.default!r} is not under languages:")
+        for code, lang in self.menu.languages.items():
+            if lang.month_names and len(lang.month_names) != 12:
+                self.error(("languages", code, "month_names"), "month_names needs exactly 12 names, January first")
+
+    def check_prompt(self, path: SrcPath, prompt: dict[str, str], fields: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+        missing = [code for code in self.menu.languages if not (prompt.get(code) or "").strip()]
+        if missing:
+            self.error(path, f"{_where(path)} has no text for {', '.join(missing)}; add a line for each language")
+        for code, text in prompt.items():
+            here = path + (code,)
+            if code not in self.menu.languages:
+                self.error(here, f"{_where(path)} has text for {code!r}, which is not under languages:", "warning")
+            try:
+                names = {f for _, f, _, _ in string.Formatter().parse(TEL.sub("", text)) if f is not None}
+            except ValueError as exc:
+                self.error(here, f"{_where(here)}: {exc}; write {{{{ and }}}} for literal braces")
+                continue
+            unknown = names - fields
+            if unknown:
+                allowed = ", ".join("{" + f + "}" for f in sorted(fields)) or "none"
+                self.error(here, f"{_where(here)} uses {', '.join('{' + u + '}' for u in sorted(unknown))}; "
+                           f"placeholders allowed here: {allowed}")
+
+    def prompts(self) -> None:
+        for name, node in self.menu.nodes.items():
+            if not isinstance(node, (EligibilityNode, TransferNode)) or node.say:
+                self.check_prompt(("nodes", name, "say"), node.say)
+        for pid in ENGINE_PROMPTS:
+            if pid not in self.menu.prompts:
+                self.error(("prompts",), f'prompts: has no "{pid}" prompt, which the engine says; add it')
+        for pid, prompt in self.menu.prompts.items():
+            self.check_prompt(("prompts", pid), prompt)
+        elig = self.menu.eligibility
+        if elig is not None:
+            self.check_prompt(("eligibility", "total"), elig.total, {"points"})
+            self.check_prompt(("eligibility", "none"), elig.none)
+            self.check_prompt(("eligibility", "bring"), elig.bring)
+            for i, rule in enumerate(elig.rules):
+                for field in ("say", "upcoming", "closed"):
+                    prompt = getattr(rule, field)
+                    if prompt is not None:
+                        self.check_prompt(("eligibility", "rules", i, field), prompt, {"points", "opens", "closes"})
+
+    # -- keys ----------------------------------------------------------------------------
+    def keys(self) -> None:
+        global_keys = {k: role for role, k in self.menu.keys.model_dump().items() if k}
+        if len(global_keys) != len([k for k in self.menu.keys.model_dump().values() if k]):
+            self.error(("keys",), "two global keys share one key; give repeat, main_menu and operator different keys")
+        for name, node in self.menu.nodes.items():
+            if isinstance(node, (MenuNode, LanguageNode)):
+                if isinstance(node, MenuNode) and len(node.choices) > MAX_CHOICES:
+                    self.error(("nodes", name, "choices"), f"node {name} offers {len(node.choices)} choices; "
+                               f"callers remember at most {MAX_CHOICES}: split it into sub-menus", "warning")
+                if node.global_keys:
+                    for key in node.choices:
+                        if key in global_keys:
+                            self.error(("nodes", name, "choices", key), f"key {key} in node {name} is already the "
+                                       f"global {global_keys[key]} key; choose another key")
+            if isinstance(node, QuestionNode) and node.global_keys:
+                for key in ("1", "2"):
+                    if key in global_keys:
+                        self.error(("nodes", name), f"questions take 1 for yes and 2 for no, but {key} is the global "
+                                   f"{global_keys[key]} key; change keys:")
+
+    def transfers(self) -> None:
+        for name, node in self.menu.nodes.items():
+            if isinstance(node, TransferNode):
+                calendar = self.menu.hours.get(node.hours)
+                if calendar is None:
+                    self.error(("nodes", name, "hours"), f"node {name} uses hours {node.hours!r}, which is not under "
+                               f"hours: (have {', '.join(sorted(self.menu.hours)) or 'none'})")
+                elif not calendar.always_open and node.closed is None:
+                    self.error(("nodes", name), f"node {name} transfers only during {node.hours!r} hours; "
+                               "add closed: with the node to play outside them")
+
+    def eligibility(self) -> None:
+        answers = {n.answer for n in self.menu.nodes.values() if isinstance(n, QuestionNode)}
+        uses = [name for name, n in self.menu.nodes.items() if isinstance(n, EligibilityNode)]
+        if uses and self.menu.eligibility is None:
+            self.error(("nodes", uses[0]), f"node {uses[0]} computes eligibility but the file has no eligibility: rules")
+        if self.menu.eligibility is not None:
+            for i, rule in enumerate(self.menu.eligibility.rules):
+                for answer in rule.when:
+                    if answer not in answers:
+                        self.error(("eligibility", "rules", i, "when", answer), f"rule {rule.id} depends on answer "
+                                   f"{answer!r}, which no question asks (have {', '.join(sorted(answers)) or 'none'})")
+                if rule.opens and rule.closes and rule.closes < rule.opens:
+                    self.error(("eligibility", "rules", i, "closes"), f"rule {rule.id} closes before it opens")
+
+    # -- graph ---------------------------------------------------------------------------
+    def graph(self) -> None:
+        nodes = self.menu.nodes
+        edges = {name: [t for _, t in self.node_links(name)] for name in nodes}
+        seen = {self.menu.menu.start}
+        queue = deque(seen)
+        while queue:
+            for target in edges[queue.popleft()]:
+                if target not in seen:
+                    seen.add(target)
+                    queue.append(target)
+        for name in nodes:
+            if name not in seen:
+                self.error(("nodes", name), f"node {name} cannot be reached by any call; link to it or remove it",
+                           "warning")
+        # A call must always be able to end: every reachable node needs a path to a transfer or hang-up.
+        back: dict[str, list[str]] = {name: [] for name in nodes}
+        for name, targets in edges.items():
+            for target in targets:
+                back[target].append(name)
+        ends = deque(n for n, node in nodes.items() if isinstance(node, (TransferNode, HangupNode)))
+        can_end = set(ends)
+        while ends:
+            for source in back[ends.popleft()]:
+                if source not in can_end:
+                    can_end.add(source)
+                    ends.append(source)
+        for name in sorted(seen - can_end):
+            self.error(("nodes", name), f"a call that enters node {name} can never end (no path to a transfer or "
+                       "hang-up); add a way out")
+        # Messages chain without waiting for the caller: a cycle of them would never stop talking.
+        for name, node in nodes.items():
+            chain, current = [name], node
+            while isinstance(current, (MessageNode, EligibilityNode)):
+                nxt = current.next
+                if nxt == name:
+                    self.error(("nodes", name), f"messages loop forever: {' -> '.join(chain + [nxt])}; "
+                               "end the chain at a menu, question, transfer or hang-up")
+                    break
+                if nxt in chain:
+                    break
+                chain.append(nxt)
+                current = nodes[nxt]

@@ -1,0 +1,277 @@
+"""The menu file as a typed, validated model.
+
+`load_menu(path)` is the only way in: it parses the YAML (keeping line numbers),
+validates it against the models below, runs the structural checks in `ivr.lint`,
+and raises `MenuError` with every problem (file:line, what, how to fix) at once.
+The models hold data only; the behaviour lives in `engine`, `hours` and `eligibility`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Literal, Union
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from .source import Source
+
+DEFAULT_MENU = "menus/free_dial.yaml"
+
+
+def default_menu_path() -> Path:
+    """$IVR_MENU, else menus/free_dial.yaml here, else the one beside the package (a source checkout)."""
+    if os.environ.get("IVR_MENU"):
+        return Path(os.environ["IVR_MENU"])
+    here = Path(DEFAULT_MENU)
+    return here if here.exists() else Path(__file__).resolve().parent.parent / DEFAULT_MENU
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# A prompt: one text per language code. Phone numbers are written {tel:0120-95-0178}
+# so every front end can read them digit by digit.
+Prompt = dict[str, str]
+Key = Annotated[str, Field(pattern=r"^[0-9*#]$")]
+NodeId = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
+
+
+class Info(Model):
+    name: str
+    version: str
+    start: NodeId
+    main_menu: NodeId
+    """Where the main-menu key leads."""
+    operator: NodeId
+    """Where the operator key leads, and where a caller who gave up is taken by default."""
+    default_language: str
+    timezone: str = "Asia/Tokyo"
+    """Where the callers are: dates in answers (deadlines) are judged in this zone."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _check_zone(value)
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Tokyo") from None
+    return value
+
+
+class Language(Model):
+    name: str
+    say_language: str
+    """Twilio <Say language="...">, e.g. ja-JP (Mandarin voices use cmn-CN)."""
+    voice: str
+    """Twilio <Say voice="...">, e.g. Polly.Mizuki."""
+    speech: str
+    """Twilio <Gather language="..."> speech-recognition code, e.g. ja-JP, cmn-Hans-CN."""
+    yes: list[str] = Field(min_length=1)
+    no: list[str] = Field(min_length=1)
+    date_format: str = "{year}-{month:02d}-{day:02d}"
+    """How dates are spoken: {year} {month} {day} {month_name}."""
+    month_names: list[str] = Field(default_factory=list)
+    thousands: str = ","
+
+
+class Settings(Model):
+    timeout: int = Field(6, ge=1, le=60)
+    """Seconds of silence before a prompt counts as unanswered."""
+    retries: int = Field(2, ge=0, le=5)
+    """Re-prompts after silence or a wrong key before the call is ended safely."""
+    ring_timeout: int = Field(30, ge=5, le=600)
+    """Seconds a transfer rings before it counts as unanswered."""
+
+
+class Keys(Model):
+    repeat: Key | None = "*"
+    main_menu: Key | None = "9"
+    operator: Key | None = "0"
+
+
+_RANGE = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")
+
+
+class Hours(Model):
+    """An opening range such as "09:30-20:00", or "closed"."""
+
+    opens: dt.time | None
+    closes: dt.time | None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> object:
+        if not isinstance(value, str):
+            raise ValueError('write hours as a quoted string "HH:MM-HH:MM" (e.g. "09:30-20:00") or "closed"')
+        if value.strip().lower() == "closed":
+            return {"opens": None, "closes": None}
+        match = _RANGE.match(value.strip())
+        if not match:
+            raise ValueError(f'{value!r} is not "HH:MM-HH:MM" (e.g. "09:30-20:00") or "closed"')
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        try:
+            opens, closes = dt.time(h1, m1), dt.time(h2, m2)
+        except ValueError as exc:
+            raise ValueError(f"{value!r}: {exc}; hours run 00-23, minutes 00-59") from None
+        if closes <= opens:
+            raise ValueError(f"{value!r} closes before it opens; write the earlier time first")
+        return {"opens": opens, "closes": closes}
+
+
+class Calendar(Model):
+    timezone: str = "Asia/Tokyo"
+    always_open: bool = False
+    weekdays: Hours | None = None
+    saturday: Hours | None = None
+    sunday: Hours | None = None
+    holidays: Hours | None = None
+    """Hours on Japanese national holidays (from the jpholiday package)."""
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        return _check_zone(value)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Calendar:
+        if not self.always_open and self.weekdays is None:
+            raise ValueError('give "weekdays" hours, or set always_open: true')
+        return self
+
+
+class Rule(Model):
+    """One way to receive points: who (`when`), how many, and in which window."""
+
+    id: str
+    when: dict[str, bool]
+    points: int = Field(0, ge=0)
+    opens: dt.date | None = None
+    closes: dt.date | None = None
+    say: Prompt
+    """Said while the window is open; may use {points}, {opens}, {closes}."""
+    upcoming: Prompt | None = None
+    """Said before `opens`."""
+    closed: Prompt | None = None
+    """Said after `closes`."""
+
+
+class Eligibility(Model):
+    rules: list[Rule] = Field(min_length=1)
+    total: Prompt
+    """Said first when the caller can receive points; {points} is the sum."""
+    none: Prompt
+    """Said first when the caller can receive nothing now."""
+    bring: Prompt
+    """What to have ready to apply; said when points are or will be available."""
+
+
+class _Node(Model):
+    say: Prompt = Field(default_factory=dict)
+    timeout: int | None = Field(None, ge=1, le=60)
+    retries: int | None = Field(None, ge=0, le=5)
+    on_give_up: NodeId | None = None
+    """Where to go after the last retry (default: the operator node)."""
+    global_keys: bool = True
+    """Whether repeat, main-menu and operator keys work here."""
+
+
+class MenuNode(_Node):
+    type: Literal["menu"]
+    choices: dict[Key, NodeId] = Field(min_length=1)
+
+
+class LanguageNode(_Node):
+    type: Literal["language"]
+    choices: dict[Key, str] = Field(min_length=1)
+    next: NodeId
+    default: str
+    """Language used if the caller chooses none."""
+    global_keys: bool = False
+
+
+class MessageNode(_Node):
+    type: Literal["message"]
+    next: NodeId
+
+
+class QuestionNode(_Node):
+    type: Literal["question"]
+    answer: str
+    """Name under which the yes/no answer is kept for the eligibility rules."""
+    yes: NodeId
+    no: NodeId
+
+
+class EligibilityNode(_Node):
+    type: Literal["eligibility"]
+    next: NodeId
+
+
+class TransferNode(_Node):
+    type: Literal["transfer"]
+    to: str = Field(pattern=r"^(\+\d{6,15}|sip:\S+|client:\S+)$")
+    hours: str
+    """Name of a calendar under `hours:`."""
+    closed: NodeId | None = None
+    """Where to go outside the calendar's hours."""
+    unanswered: NodeId
+    """Where to go when nobody answers or the line is busy."""
+
+
+class HangupNode(_Node):
+    type: Literal["hangup"]
+
+
+Node = Annotated[
+    Union[MenuNode, LanguageNode, MessageNode, QuestionNode, EligibilityNode, TransferNode, HangupNode],
+    Field(discriminator="type"),
+]
+LISTENING = (MenuNode, LanguageNode, QuestionNode)
+
+
+class Menu(Model):
+    menu: Info
+    languages: dict[str, Language] = Field(min_length=1)
+    settings: Settings = Settings()
+    keys: Keys = Keys()
+    hours: dict[str, Calendar] = Field(default_factory=dict)
+    prompts: dict[str, Prompt] = Field(default_factory=dict)
+    """Prompts said by the engine itself: invalid_key, no_input, not_understood, restart."""
+    eligibility: Eligibility | None = None
+    nodes: dict[NodeId, Node] = Field(min_length=1)
+
+    _source: Source | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Source | None:
+        """Where each field came from (for file:line), when loaded from a file."""
+        return self._source
+
+    def retries(self, node: _Node) -> int:
+        return self.settings.retries if node.retries is None else node.retries
+
+    def timeout(self, node: _Node) -> int:
+        return self.settings.timeout if node.timeout is None else node.timeout
+
+
+ENGINE_PROMPTS = ("invalid_key", "no_input", "not_understood", "restart")
+
+
+def load_menu(path: str | Path | None = None) -> Menu:
+    """Load and check a menu file; raise MenuError listing every error."""
+    from .errors import MenuError
+    from .lint import check_file  # lint builds on this module's models
+
+    menu, problems = check_file(path or default_menu_path())
+    if menu is None or any(p.severity == "error" for p in problems):
+        raise MenuError(problems)
+    return menu

@@ -1,0 +1,174 @@
+"""The terminal simulator: plays a call through a `Line` and reports what happens as events.
+
+A Line is anything that can start a call and take the caller's inputs, returning a
+`Step`: `EngineLine` drives the engine directly; the web module adds one that goes
+through the TwiML service. Scripts and the interactive prompt feed the same loop,
+so what staff try is exactly what callers get.
+
+Script tokens: keys (`1`, `25` for two keys, `*`, `#`), `wait` (silence), `say:TEXT`
+(speech; quote it if it has spaces: `"say:not yet"`), `hangup`, and after a transfer
+`busy` (nobody answers); otherwise staff answer a transfer and the call ends there.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shlex
+from dataclasses import dataclass
+from typing import Callable, Iterable, Iterator, Protocol, Union
+from zoneinfo import ZoneInfo
+
+from .engine import Call, DialOutcome, End, Engine, HangUp, Input, Listen, Press, Silence, Speak, Step, Transfer
+from .errors import ScriptError
+
+KEYS = set("0123456789*#")
+Event = dict[str, object]
+
+
+@dataclass(frozen=True)
+class Busy:
+    """Script token: the transfer is not answered."""
+
+
+Token = Union[Input, Busy]
+
+
+def parse_script(text: str) -> list[Token]:
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise ScriptError(f"cannot read the script: {exc}; close the quotes around say:...") from None
+    tokens: list[Token] = []
+    for position, word in enumerate(words, 1):
+        lowered = word.lower()
+        if lowered == "wait":
+            tokens.append(Silence())
+        elif lowered == "hangup":
+            tokens.append(HangUp())
+        elif lowered == "busy":
+            tokens.append(Busy())
+        elif lowered.startswith("say:") and word[4:].strip():
+            tokens.append(Speak(word[4:].strip()))
+        elif word and set(word) <= KEYS:
+            tokens.extend(Press(k) for k in word)
+        else:
+            raise ScriptError(f"script token {position} {word!r} is not understood; use keys (0-9 * #), wait, "
+                              'say:TEXT (quote it if it has spaces: "say:not yet"), busy or hangup')
+    return tokens
+
+
+def parse_time(text: str | None, zone: str) -> dt.datetime:
+    """`--at`: an ISO date-time; without an offset it is taken in the menu's time zone."""
+    if text is None:
+        return dt.datetime.now(ZoneInfo(zone))
+    try:
+        when = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise ScriptError(f"--at {text!r} is not a date and time; write e.g. 2026-12-07T10:00+09:00") from None
+    return when if when.tzinfo else when.replace(tzinfo=ZoneInfo(zone))
+
+
+class Line(Protocol):
+    """One call in progress, however it is carried."""
+
+    def start(self, lang: str | None) -> Step: ...
+
+    def send(self, event: Input) -> Step: ...
+
+
+class EngineLine:
+    """A call driven straight through the engine, at a fixed moment."""
+
+    def __init__(self, engine: Engine, at: dt.datetime) -> None:
+        self.engine = engine
+        self.at = at
+        self.call: Call | None = None
+
+    def start(self, lang: str | None) -> Step:
+        self.call, step = self.engine.start(self.at, lang)
+        return step
+
+    def send(self, event: Input) -> Step:
+        assert self.call is not None, "start() first"
+        return self.engine.step(self.call, event, self.at)
+
+
+def step_events(step: Step) -> list[Event]:
+    events: list[Event] = [
+        {"type": "say", "text": u.text, "spoken": u.spoken, "lang": u.lang, "prompt": u.prompt} for u in step.say
+    ]
+    action = step.action
+    if isinstance(action, Listen):
+        events.append({"type": "listen", "node": step.node, "timeout": action.timeout,
+                       "speech": action.speech, "lang": action.lang})
+    elif isinstance(action, Transfer):
+        events.append({"type": "transfer", "node": step.node, "to": action.to})
+    else:
+        events.append({"type": "hangup", "node": step.node})
+    return events
+
+
+def input_event(token: Token) -> Event:
+    if isinstance(token, Press):
+        return {"type": "input", "kind": "key", "value": token.key}
+    if isinstance(token, Speak):
+        return {"type": "input", "kind": "speech", "value": token.text}
+    if isinstance(token, Silence):
+        return {"type": "input", "kind": "silence"}
+    if isinstance(token, Busy):
+        return {"type": "input", "kind": "busy"}
+    return {"type": "input", "kind": "hangup"}
+
+
+def play(line: Line, tokens: Iterable[Token], lang: str | None = None) -> Iterator[Event]:
+    """Play a call: start it, feed `tokens` one by one, yield every event.
+
+    The call ends at a hang-up, at a transfer that staff answer (any token but `busy`,
+    or the end of the script), or, if the script runs out while the menu is listening,
+    with the caller hanging up.
+    """
+    step = line.start(lang)
+    yield from step_events(step)
+    pending = iter(tokens)
+    for token in pending:
+        if isinstance(step.action, End):
+            break
+        if isinstance(step.action, Transfer):
+            if not isinstance(token, Busy):
+                break
+            yield input_event(token)
+            step = line.send(DialOutcome(answered=False))
+        elif isinstance(token, Busy):
+            raise ScriptError("busy only follows a transfer; the call is waiting for a key or speech here")
+        else:
+            yield input_event(token)
+            step = line.send(token)
+        yield from step_events(step)
+    else:
+        if isinstance(step.action, Listen):
+            yield input_event(HangUp())
+            yield from step_events(line.send(HangUp()))
+        return
+    rest = [token, *pending]
+    yield {"type": "note", "text": f"the call ended; {len(rest)} script token(s) left unused"}
+
+
+def interactive(read: Callable[[str], str | None]) -> Iterator[Token]:
+    """Tokens typed at a prompt: keys, Enter alone for silence, words for speech, q to hang up."""
+    while True:
+        line = read("> ")
+        if line is None:
+            yield HangUp()
+            return
+        text = line.strip()
+        if not text:
+            yield Silence()
+        elif text.lower() in ("q", "quit", "hangup"):
+            yield HangUp()
+            return
+        elif text.lower() == "busy":
+            yield Busy()
+        elif set(text.replace(" ", "")) <= KEYS:
+            yield from (Press(k) for k in text.replace(" ", ""))
+        else:
+            yield Speak(text)
