@@ -76,9 +76,9 @@ def _where(path: SrcPath) -> str:
 
 def _schema_problem(source: Source, err: Any) -> Problem:
     loc = tuple(err["loc"])
-    line = source.line_for_loc(loc)
     kind = err["type"]
     field = ".".join(str(p) for p in loc)
+    line = source.line_for_loc(loc + ("type",) if kind == "union_tag_invalid" else loc)
     if kind == "extra_forbidden":
         msg = f'unknown field "{loc[-1]}" at {field}; check its spelling or remove it'
     elif kind == "union_tag_invalid":

@@ -1,0 +1,123 @@
+"""The Mynapoint Q&A: amounts from the YAML rules, by keys and by voice, before and after deadlines."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import LANG_KEYS, Caller, after_last_input, heard, jst
+from ivr.speech import yes_or_no
+
+ROUND2 = jst(2022, 7, 1, 10, 0)      # both second-round windows open
+EARLY_2022 = jst(2022, 3, 1, 10, 0)  # second round open for the card only
+TODAY = jst(2026, 12, 7, 10, 0)      # long after every deadline
+QA = "2 5 1"                         # English, Mynapoint, eligibility check
+
+
+def result(call: Caller, answers: str, at: object = ROUND2, prefix: str = QA) -> str:
+    return heard(after_last_input(call(f"{prefix} {answers}", at=at)))
+
+
+@pytest.mark.parametrize(("answers", "points"), [
+    ("1 2 1 1", "20,000"),   # card, round 1 not complete, health insurance, account
+    ("1 1 1 1", "15,000"),   # round 1 already complete: 7,500 + 7,500
+    ("1 2 2 1", "12,500"),
+    ("1 2 2 2", "5,000"),
+])
+def test_points_add_up_from_the_rules(call: Caller, answers: str, points: str) -> None:
+    text = result(call, answers)
+    assert f"you can receive up to {points} yen" in text
+    assert "Apply by 28 February 2023" in text or "Apply by" not in text
+    assert "4-digit PIN" in text and "this call will never ask for it" in text
+
+
+def test_each_point_source_is_explained(call: Caller) -> None:
+    text = result(call, "1 2 1 1")
+    assert "up to 5,000 yen for charges or purchases" in text
+    assert "7,500 yen for registering your card as a health insurance card. Apply by 28 February 2023." in text
+    assert "7,500 yen for registering a bank account for public funds" in text
+
+
+def test_hints_name_what_is_missing(call: Caller) -> None:
+    text = result(call, "1 1 2 2")
+    assert "you cannot receive Mynapoint points at this time" in text
+    assert "If you register your card as a health insurance card, you can receive 7,500 yen" in text
+    assert "If you register a bank account for public funds, you can receive 7,500 yen" in text
+
+
+def test_no_card_before_the_card_deadline(call: Caller) -> None:
+    text = result(call, "2")
+    assert "you cannot receive Mynapoint points at this time" in text
+    assert "apply for a My Number card by 30 September 2022" in text
+
+
+def test_no_card_after_the_card_deadline(call: Caller) -> None:
+    text = result(call, "2", at=jst(2022, 10, 1, 10, 0))
+    assert "The deadline to apply for a My Number card for Mynapoint, 30 September 2022, has passed." in text
+
+
+def test_before_the_second_windows_open(call: Caller) -> None:
+    text = result(call, "1 2 1 1", at=EARLY_2022)
+    assert "you can receive up to 5,000 yen" in text
+    assert "can be applied for from 30 June 2022" in text
+
+
+def test_first_round(call: Caller) -> None:
+    text = result(call, "1 2 2 2", at=jst(2021, 6, 1, 10, 0))
+    assert "25 percent" in text and "up to 5,000 yen" in text and "30 September 2021" in text
+    assert "From 1 January 2022, in the second round" in text
+
+
+def test_after_the_programme_ended_it_says_so(call: Caller) -> None:
+    text = result(call, "1 2 1 1", at=TODAY)
+    assert "you cannot receive Mynapoint points at this time" in text
+    assert text.count("Applications for Mynapoint ended on 28 February 2023.") == 1
+    assert "up to" not in text and "To apply" not in text
+
+
+def test_the_day_of_the_deadline_still_counts(call: Caller) -> None:
+    assert "up to 20,000 yen" in result(call, "1 2 1 1", at=jst(2023, 2, 28, 23, 0))
+    assert "up to 20,000 yen" not in result(call, "1 2 1 1", at=jst(2023, 3, 1, 0, 30))
+
+
+def test_speech_answers_equal_key_answers(call: Caller) -> None:
+    by_voice = result(call, "say:yes 'say:no I have not' 'say:yes I did' say:yeah")
+    assert by_voice == result(call, "1 2 1 1")
+
+
+@pytest.mark.parametrize(("lang", "yes", "no", "expected"), [
+    ("ja", "はい", "いいえ", "最大20,000円分"),
+    ("zh", "是的", "没有", "最多可以获得20,000日元"),
+    ("ko", "네", "아니요", "최대 20,000엔"),
+    ("es", "sí", "no", "hasta 20.000 yenes"),
+    ("pt", "sim", "não", "até 20.000 ienes"),
+])
+def test_speech_in_each_language(call: Caller, lang: str, yes: str, no: str, expected: str) -> None:
+    text = result(call, f"say:{yes} say:{no} say:{yes} say:{yes}", prefix=f"{LANG_KEYS[lang]} 5 1")
+    assert expected in text
+
+
+def test_unclear_speech_is_asked_again(call: Caller) -> None:
+    events = call(f"{QA} 'say:maybe tomorrow'", at=ROUND2)
+    said = [e["prompt"] for e in after_last_input(events) if e["type"] == "say"]
+    assert said == ["not_understood", "q_card"]
+
+
+@pytest.mark.parametrize(("lang", "heard_text", "expected"), [
+    ("zh", "没有", False), ("zh", "有", True), ("zh", "不是", False),
+    ("ko", "안 했어요", False), ("ko", "했어요", True),
+    ("en", "I know, yes", True), ("en", "nope", False), ("en", "yes and no", None),
+    ("ja", "はい、持っています", True), ("ja", "いいえ、まだです", False),
+])
+def test_yes_or_no_matching(menu, lang: str, heard_text: str, expected: bool | None) -> None:  # type: ignore[no-untyped-def]
+    assert yes_or_no(heard_text, menu.languages[lang]) is expected
+
+
+def test_rules_come_from_the_yaml(engine) -> None:  # type: ignore[no-untyped-def]
+    """Changing a rule's points in the data changes the answer: nothing is hard-coded."""
+    from ivr.eligibility import points
+
+    elig = engine.menu.eligibility
+    answers = {"has_card": True, "round1_full": False, "health_insurance": True, "public_account": True}
+    assert points(elig, answers, ROUND2.date()) == 20000
+    richer = elig.model_copy(update={"rules": [r.model_copy(update={"points": r.points * 2}) for r in elig.rules]})
+    assert points(richer, answers, ROUND2.date()) == 40000

@@ -1,0 +1,163 @@
+"""`ivr lint` finds each kind of broken file and points at the line to fix."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from ivr.cli import cli
+from ivr.lint import check_text
+
+GOOD = """\
+menu: {name: Tiny, version: "1", start: main, main_menu: main, operator: desk, default_language: en}
+languages:
+  en: {name: English, say_language: en-US, voice: Polly.Joanna, speech: en-US, yes: ["yes"], no: ["no"]}
+hours:
+  office: {timezone: Asia/Tokyo, weekdays: "09:00-17:00"}
+prompts:
+  invalid_key: {en: Sorry.}
+  no_input: {en: Sorry.}
+  not_understood: {en: Sorry.}
+  restart: {en: Again.}
+nodes:
+  main:
+    type: menu
+    say: {en: Press 1 for staff or 2 to leave.}
+    choices:
+      "1": desk
+      "2": bye
+  desk:
+    type: transfer
+    to: "+81120950178"
+    hours: office
+    closed: bye
+    unanswered: bye
+  bye:
+    type: hangup
+    say: {en: Goodbye.}
+"""
+
+
+def problems(text: str) -> list[str]:
+    _, found = check_text(text, "menu.yaml")
+    return [str(p) for p in found]
+
+
+def only(text: str, pattern: str, line: int, severity: str = "error") -> None:
+    found = problems(text)
+    assert len(found) == 1, found
+    assert found[0].startswith(f"menu.yaml:{line}: {severity}: "), found
+    assert re.search(pattern, found[0]), found
+
+
+def test_the_good_menu_is_clean() -> None:
+    assert problems(GOOD) == []
+
+
+def test_yaml_syntax_error_gives_the_line() -> None:
+    only(GOOD.replace('    say: {en: Goodbye.}', '    say: {en: Goodbye.'), r"YAML syntax", 27)
+
+
+def test_unknown_node_type() -> None:
+    only(GOOD.replace("type: hangup", "type: hang_up"), r"unknown node type 'hang_up'.*use one of: menu", 25)
+
+
+def test_unknown_field() -> None:
+    only(GOOD.replace("    closed: bye\n", "    closed: bye\n    colsed: bye\n"), r'unknown field "colsed"', 23)
+
+
+def test_link_to_a_missing_node() -> None:
+    only(GOOD.replace('"2": bye', '"2": by'), r"leads to node 'by', which does not exist", 17)
+
+
+def test_unreachable_node_is_a_warning() -> None:
+    text = GOOD + "  orphan:\n    type: hangup\n    say: {en: Hi.}\n"
+    only(text, r"node orphan cannot be reached", 27, "warning")
+
+
+def test_node_a_call_can_enter_but_never_leave() -> None:
+    text = GOOD.replace('"2": bye', '"2": loop') + (
+        "  loop:\n    type: menu\n    say: {en: Round.}\n    choices: {\"1\": loop}\n    on_give_up: loop\n"
+        "    global_keys: false\n")
+    only(text, r"a call that enters node loop can never end", 27)
+
+
+def test_messages_that_loop_forever() -> None:
+    text = GOOD.replace('"2": bye', '"2": a') + (
+        "  a: {type: message, say: {en: A.}, next: b}\n  b: {type: message, say: {en: B.}, next: a}\n")
+    found = problems(text)
+    assert any("messages loop forever: a -> b -> a" in p for p in found), found
+
+
+def test_prompt_missing_a_language() -> None:
+    text = GOOD.replace("languages:\n", "languages:\n  ja: {name: 日本語, say_language: ja-JP, voice: Polly.Mizuki, "
+                        "speech: ja-JP, yes: [はい], no: [いいえ]}\n")
+    found = problems(text)
+    assert "menu.yaml:15: error: node main say has no text for ja; add a line for each language" in found
+    assert len(found) == 7  # four engine prompts and three node prompts
+
+
+@pytest.mark.parametrize(("hours", "message"), [
+    ('"9:00-17:00"', r"is not \"HH:MM-HH:MM\""),
+    ('"09:00-25:00"', r"hours run 00-23"),
+    ('"17:00-09:00"', r"closes before it opens"),
+    ("9:00-17:00", r"is not \"HH:MM-HH:MM\""),
+])
+def test_bad_times(hours: str, message: str) -> None:
+    only(GOOD.replace('"09:00-17:00"', hours), message, 5)
+
+
+def test_bad_time_zone() -> None:
+    only(GOOD.replace("timezone: Asia/Tokyo", "timezone: Asia/Tokio"), r"unknown time zone 'Asia/Tokio'", 5)
+
+
+def test_duplicate_key_in_a_menu() -> None:
+    only(GOOD.replace('      "2": bye', '      "2": bye\n      "1": bye'), r'duplicate key "1" in node main '
+         r"choices \(first at line 16\)", 18)
+
+
+def test_more_than_five_choices_is_a_warning() -> None:
+    choices = "".join(f'      "{k}": bye\n' for k in "345678")
+    only(GOOD.replace('      "2": bye\n', '      "2": bye\n' + choices), r"offers 8 choices; callers remember at most 5",
+         15, "warning")
+
+
+def test_choice_that_hides_a_global_key() -> None:
+    only(GOOD.replace('"2": bye', '"9": bye'), r"key 9 in node main is already the global main_menu key", 17)
+
+
+def test_transfer_without_closed_branch() -> None:
+    only(GOOD.replace("    closed: bye\n", ""), r"add closed:", 18)
+
+
+def test_unknown_placeholder() -> None:
+    only(GOOD.replace("{en: Goodbye.}", '{en: "Goodbye {name}."}'), r"uses \{name\}; placeholders allowed here: none",
+         26)
+
+
+def test_every_problem_at_once() -> None:
+    text = GOOD.replace("type: hangup", "type: hang_up").replace("timezone: Asia/Tokyo", "timezone: Nowhere")
+    assert len(problems(text)) == 2
+
+
+# -- the command -------------------------------------------------------------------------
+def test_lint_command_on_the_real_menu() -> None:
+    result = CliRunner().invoke(cli, ["lint", str(Path(__file__).parent.parent / "menus" / "free_dial.yaml")])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith(": OK")
+
+
+def test_lint_command_fails_with_file_and_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(GOOD.replace('"2": bye', '"2": by'), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["lint", str(bad)])
+    assert result.exit_code == 1
+    assert f"{bad}:17: error: node main choices.2 leads to node 'by'" in result.output
+
+
+def test_lint_command_on_a_missing_file(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["lint", str(tmp_path / "none.yaml")])
+    assert result.exit_code == 1 and "cannot read the menu file" in result.output
