@@ -97,7 +97,7 @@ def test_prompt_missing_a_language() -> None:
                         "speech: ja-JP, yes: [はい], no: [いいえ]}\n")
     found = problems(text)
     assert "menu.yaml:15: error: node main say has no text for ja; add a line for each language" in found
-    assert len(found) == 7  # four engine prompts and three node prompts
+    assert len(found) == 6  # four engine prompts and two node prompts (the transfer says nothing)
 
 
 @pytest.mark.parametrize(("hours", "message"), [
