@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import logging
+import secrets
 import sys
 from pathlib import Path
 from typing import Iterable
@@ -13,7 +15,9 @@ from .engine import Engine
 from .errors import IVRError, MenuError
 from .lint import check_file
 from .menu import LanguageNode, Menu, default_menu_path, load_menu
-from .simulator import EngineLine, Event, Token, interactive, parse_script, parse_time, play
+from .simulator import EngineLine, Event, Line, Token, interactive, parse_script, parse_time, play
+from .web import create_app
+from .wire import WireLine, client_transport, http_transport
 
 MENU_HELP = "Menu file (default: $IVR_MENU or menus/free_dial.yaml)."
 
@@ -52,14 +56,31 @@ def lint(menu: Path | None) -> None:
 @click.option("--at", "at", help="When the call is made, e.g. 2026-12-07T10:00+09:00 (default: now, menu's time zone).")
 @click.option("--lang", help="Preselect a language (skips a first language-choice node).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line for each event.")
-def sim(menu_path: Path | None, script: str | None, at: str | None, lang: str | None, as_json: bool) -> None:
-    """Place a simulated call. Without --script, type keys; Enter alone is silence; words are speech; q hangs up."""
+@click.option("--url", help="Play the call against a running TwiML service, as Twilio would.")
+@click.option("--in-process", is_flag=True, help="Play the call through the TwiML service, in this process.")
+@click.option("--auth-token", envvar="IVR_TWILIO_AUTH_TOKEN", help="Sign --url requests like Twilio.")
+def sim(menu_path: Path | None, script: str | None, at: str | None, lang: str | None, as_json: bool,
+        url: str | None, in_process: bool, auth_token: str | None) -> None:
+    """Place a simulated call. Without --script, type keys; Enter alone is silence; words are speech; q hangs up.
+
+    By default the call runs through the engine; --in-process and --url run it through the
+    TwiML service instead (with --url, --at needs a server started with IVR_ALLOW_CLOCK_HEADER=true).
+    """
     menu = _load(menu_path)
     try:
         when = parse_time(at, menu.menu.timezone)
         tokens: Iterable[Token] = parse_script(script) if script is not None else interactive(_read)
         _check_lang(menu, lang)
-        line = EngineLine(Engine(menu), when)
+        line: Line
+        if url:
+            line = WireLine(http_transport(url, auth_token, when if at else None), menu)
+        elif in_process:
+            logging.getLogger("ivr.web").setLevel(logging.ERROR)
+            app = create_app(str(menu_path) if menu_path else None, clock=lambda: when,
+                             config={"ALLOW_UNSIGNED": True, "SECRET_KEY": secrets.token_hex(16)})
+            line = WireLine(client_transport(app.test_client()), menu)
+        else:
+            line = EngineLine(Engine(menu), when)
         if not as_json:
             click.secho(f"Call to {menu.menu.name} (menu version {menu.menu.version}) at "
                         f"{when.isoformat(timespec='minutes')}", bold=True)
@@ -101,10 +122,15 @@ def _human(event: Event, typing: bool) -> str:
         return "" if typing else f"> {shown}"
     if kind == "transfer":
         hint = "\n  (Enter: staff answer and the call ends; busy: nobody answers)" if typing else ""
-        return click.style(f"-> TRANSFER to {event['to']} ({event['node']})", fg="green", bold=True) + hint
+        return click.style(f"-> TRANSFER to {event['to']}{_at(event)}", fg="green", bold=True) + hint
     if kind == "hangup":
-        return click.style(f"-> HANG UP ({event['node']})", fg="yellow", bold=True)
+        return click.style(f"-> HANG UP{_at(event)}", fg="yellow", bold=True)
     return click.style(f"  note: {event['text']}", dim=True)
+
+
+def _at(event: Event) -> str:
+    """The node a call ended at, when known (the engine knows it; TwiML does not say)."""
+    return f" ({event['node']})" if event.get("node") else ""
 
 
 def main() -> None:

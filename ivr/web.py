@@ -1,0 +1,253 @@
+"""The Twilio voice webhooks: a Flask blueprint over the engine, and the app factory.
+
+Routes (all answer TwiML, `text/xml`):
+    /voice           incoming call (the Twilio number's voice webhook)
+    /voice/gather    each <Gather>'s action: a key, speech, or (via <Redirect>) silence
+    /voice/dial      each <Dial>'s action: whether staff answered
+    /voice/status    the call-status callback (logs the end of a call)
+    /health          JSON: the menu in service
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request, url_for
+from twilio.request_validator import RequestValidator
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .engine import Call, DialOutcome, Engine, Input, Listen, Press, Silence, Speak, Step, Transfer
+from .menu import Menu, load_menu
+from .state import StateCodec
+from .twiml import apology, render
+
+log = logging.getLogger("ivr.web")
+bp = Blueprint("ivr", __name__)
+
+KEYS = frozenset("0123456789*#")
+MAX_KEYS = 8       # type-ahead a caller could plausibly do; the rest is noise
+MAX_SPEECH = 500   # characters of a speech result worth matching
+TIME_HEADER = "X-IVR-At"
+Clock = Callable[[], dt.datetime]
+
+DEFAULTS: dict[str, Any] = {
+    "MENU": None,               # menu file; default $IVR_MENU or menus/free_dial.yaml
+    "TWILIO_AUTH_TOKEN": None,  # validates X-Twilio-Signature on every webhook
+    "ALLOW_UNSIGNED": False,    # explicit local-only choice to run without a token
+    "PUBLIC_URL": None,         # the base URL Twilio calls, if it differs from what we see
+    "TRUST_PROXY": False,       # honour X-Forwarded-Proto/Host from one reverse proxy
+    "SECRET_KEY": None,         # signs call state; shared by every worker and machine
+    "STATE_MAX_AGE": 4 * 3600,  # seconds a call's state stays valid
+    "ALLOW_CLOCK_HEADER": False,  # test servers only: X-IVR-At sets the time of a request (ivr sim --at)
+    "MAX_CONTENT_LENGTH": 64 * 1024,
+}
+
+
+@dataclass
+class Service:
+    """What the webhooks share: the engine, the clock, the state codec and the request checks."""
+
+    engine: Engine
+    clock: Clock
+    codec: StateCodec
+    validator: RequestValidator | None
+    public_url: str | None
+    log_key: bytes
+    clock_header: bool = False
+
+    @property
+    def menu(self) -> Menu:
+        return self.engine.menu
+
+    def pseudonym(self, number: str) -> str:
+        """A caller's number as it may appear in logs: a keyed hash, never the number."""
+        return hmac.new(self.log_key, number.encode(), hashlib.sha256).hexdigest()[:12] if number else "-"
+
+
+def create_app(menu_path: str | None = None, *, clock: Clock | None = None,
+               config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the service. Configuration: DEFAULTS, then IVR_* environment variables, then `config`."""
+    app = Flask("ivr")
+    app.config.update(DEFAULTS)
+    app.config.from_prefixed_env("IVR")
+    app.config.update(config or {})
+    cfg = app.config
+    menu = load_menu(menu_path or cfg["MENU"])
+    token = cfg["TWILIO_AUTH_TOKEN"]
+    if not token and not cfg["ALLOW_UNSIGNED"]:
+        raise RuntimeError("no Twilio auth token: set IVR_TWILIO_AUTH_TOKEN, or IVR_ALLOW_UNSIGNED=true "
+                           "for local testing only")
+    if not token:
+        log.warning("UNSIGNED MODE: X-Twilio-Signature is NOT checked; anyone can drive this service. "
+                    "Local testing only.")
+    secret = cfg["SECRET_KEY"] or (token and hmac.new(token.encode(), b"ivr-state", "sha256").hexdigest())
+    if not secret:
+        secret = secrets.token_hex(32)
+        log.warning("no IVR_SECRET_KEY: call state is signed with a key of this process only, so calls "
+                    "break when requests reach another worker")
+    if cfg["TRUST_PROXY"]:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
+    zone = ZoneInfo(menu.menu.timezone)
+    app.extensions["ivr"] = Service(
+        engine=Engine(menu),
+        clock=clock or (lambda: dt.datetime.now(zone)),
+        codec=StateCodec(secret, int(cfg["STATE_MAX_AGE"])),
+        validator=RequestValidator(token) if token else None,
+        public_url=cfg["PUBLIC_URL"],
+        log_key=secret.encode(),
+        clock_header=bool(cfg["ALLOW_CLOCK_HEADER"]),
+    )
+    app.register_blueprint(bp)
+    app.register_error_handler(404, _not_found)
+    log.info("serving menu %r version %s", menu.menu.name, menu.menu.version)
+    return app
+
+
+def _service() -> Service:
+    service: Service = current_app.extensions["ivr"]
+    return service
+
+
+def _now() -> dt.datetime:
+    """The service's clock, or on a test server that allows it, the time the simulator asks for."""
+    service = _service()
+    asked = request.headers.get(TIME_HEADER, "") if service.clock_header else ""
+    try:
+        when = dt.datetime.fromisoformat(asked) if asked else None
+    except ValueError:
+        when = None
+    return when if when is not None and when.tzinfo is not None else service.clock()
+
+
+def _twiml(document: str, status: int = 200) -> Response:
+    return Response(document, status=status, mimetype="text/xml")
+
+
+# -- request checks --------------------------------------------------------------------
+@bp.before_request
+def _check_signature() -> None:
+    service = _service()
+    if service.validator is None or request.endpoint == "ivr.health":
+        return
+    url = request.url
+    if service.public_url:
+        url = service.public_url.rstrip("/") + request.full_path.removesuffix("?")
+    params = request.form.to_dict() if request.method == "POST" else {}
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not service.validator.validate(url, params, signature):
+        log.warning("refused a webhook with a bad or missing signature: %s %s", request.method, request.path)
+        abort(403)
+
+
+@bp.errorhandler(Exception)
+def _failed(exc: Exception) -> Response:
+    """Never let Twilio read "an application error has occurred" to a resident."""
+    if isinstance(exc, HTTPException) and exc.code == 403:
+        return _twiml('<?xml version="1.0" encoding="UTF-8"?><Response><Reject /></Response>', 403)
+    log.error("webhook %s failed: %s", request.path, type(exc).__name__, exc_info=not isinstance(exc, HTTPException))
+    restart = None if request.endpoint == "ivr.incoming" else url_for("ivr.incoming")
+    return _twiml(apology(_service().menu, restart))
+
+
+def _not_found(exc: HTTPException) -> Response:
+    return _twiml(apology(_service().menu, url_for("ivr.incoming")))
+
+
+# -- webhooks --------------------------------------------------------------------------
+@bp.route("/voice", methods=["GET", "POST"])
+def incoming() -> Response:
+    """A new call; `?lang=en` skips the language choice (e.g. for a number advertised to English speakers)."""
+    service = _service()
+    lang = request.args.get("lang")
+    call, step = service.engine.start(_now(), lang if lang in service.menu.languages else None)
+    _log("start", call, step)
+    return _respond(call, step)
+
+
+@bp.route("/voice/gather", methods=["GET", "POST"])
+def gather() -> Response:
+    service = _service()
+    now = _now()
+    call = _restore()
+    if call is None:
+        call, step = service.engine.restart(now)
+        _log("restart", call, step)
+        return _respond(call, step)
+    events = _inputs(request.values)
+    for event in events:
+        step = service.engine.step(call, event, now)
+        if not isinstance(step.action, Listen):
+            break
+    _log(type(events[0]).__name__.lower(), call, step)
+    return _respond(call, step)
+
+
+@bp.route("/voice/dial", methods=["GET", "POST"])
+def dial() -> Response:
+    service = _service()
+    now = _now()
+    call = _restore()
+    if call is None:
+        call, step = service.engine.restart(now)
+        return _respond(call, step)
+    answered = request.values.get("DialCallStatus", "") in ("completed", "answered")
+    step = service.engine.step(call, DialOutcome(answered), now)
+    _log("dial-" + ("answered" if answered else "unanswered"), call, step)
+    return _respond(call, step)
+
+
+@bp.route("/voice/status", methods=["GET", "POST"])
+def status() -> Response:
+    values = request.values
+    log.info("call=%s caller=%s status=%s duration=%s", values.get("CallSid", "-")[:64],
+             _service().pseudonym(values.get("From", "")), values.get("CallStatus", "-")[:32],
+             values.get("CallDuration", "-")[:16])
+    return _twiml('<?xml version="1.0" encoding="UTF-8"?><Response />')
+
+
+@bp.get("/health")
+def health() -> Response:
+    menu = _service().menu
+    return jsonify(status="ok", menu=menu.menu.name, version=menu.menu.version)
+
+
+# -- helpers ---------------------------------------------------------------------------
+def _call_sid() -> str:
+    return request.values.get("CallSid", "")[:64]
+
+
+def _restore() -> Call | None:
+    call = _service().codec.load(request.args.get("s", ""), _call_sid())
+    if call is None or call.node not in _service().menu.nodes or call.lang not in _service().menu.languages:
+        return None
+    return call
+
+
+def _inputs(values: Mapping[str, str]) -> list[Input]:
+    digits = values.get("Digits", "").strip()[:MAX_KEYS]
+    if digits:
+        if not set(digits) <= KEYS:
+            return [Press("?")]  # not a key: the engine answers "not one of the choices"
+        return [Press(key) for key in digits]
+    speech = values.get("SpeechResult", "").strip()[:MAX_SPEECH]
+    return [Speak(speech)] if speech else [Silence()]
+
+
+def _respond(call: Call, step: Step) -> Response:
+    service = _service()
+    token = service.codec.dump(call, _call_sid()) if isinstance(step.action, (Listen, Transfer)) else ""
+    return _twiml(render(step, service.menu, url_for("ivr.gather", s=token), url_for("ivr.dial", s=token)))
+
+
+def _log(what: str, call: Call, step: Step) -> None:
+    log.info("call=%s caller=%s version=%s %s -> %s %s", _call_sid() or "-",
+             _service().pseudonym(request.values.get("From", "")), call.version, what, step.node,
+             type(step.action).__name__.lower())
