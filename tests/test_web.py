@@ -1,0 +1,239 @@
+"""The TwiML service: what Twilio receives, signatures, call state, and safety on bad input."""
+
+from __future__ import annotations
+
+import logging
+import re
+import xml.etree.ElementTree as ET
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from twilio.request_validator import RequestValidator
+
+from conftest import MENU_PATH, WEEKDAY_MORNING, jst, last, scenario_scripts, transcript
+from ivr.engine import Engine
+from ivr.simulator import EngineLine, parse_script, play
+from ivr.web import create_app
+from ivr.wire import WireLine, client_transport
+
+TOKEN = "test-auth-token"
+CALL = {"CallSid": "CA" + "1" * 32, "AccountSid": "AC" + "0" * 32, "From": "+819012345678",
+        "To": "+81120950178", "CallStatus": "in-progress"}
+
+
+def make_app(at: Any = WEEKDAY_MORNING, **config: Any) -> Flask:
+    settings = {"TWILIO_AUTH_TOKEN": TOKEN, "SECRET_KEY": "test-secret", **config}
+    return create_app(str(MENU_PATH), clock=lambda: at, config=settings)
+
+
+class Twilio:
+    """Posts to the service the way Twilio does: signed, with the call's parameters."""
+
+    def __init__(self, client: FlaskClient, base: str = "http://localhost") -> None:
+        self.client, self.base = client, base
+        self.validator = RequestValidator(TOKEN)
+
+    def post(self, path: str, headers: dict[str, str] | None = None, signed_url: str | None = None,
+             **params: str) -> Any:
+        data = {**CALL, **params}
+        signature = self.validator.compute_signature(signed_url or self.base + path, data)
+        return self.client.post(path, data=data, headers={"X-Twilio-Signature": signature, **(headers or {})})
+
+    def twiml(self, path: str, **params: str) -> ET.Element:
+        reply = self.post(path, **params)
+        assert reply.status_code == 200 and reply.mimetype == "text/xml"
+        return ET.fromstring(reply.get_data(as_text=True))
+
+
+@pytest.fixture
+def twilio() -> Twilio:
+    return Twilio(make_app().test_client())
+
+
+def action_of(root: ET.Element) -> str:
+    return root.find("Gather").get("action")  # type: ignore[union-attr]
+
+
+def walk(twilio: Twilio, *digits: str) -> ET.Element:
+    root = twilio.twiml("/voice")
+    for key in digits:
+        root = twilio.twiml(action_of(root), Digits=key)
+    return root
+
+
+# -- the TwiML itself -------------------------------------------------------------------
+def test_incoming_call_gathers_one_key_with_prompts_inside(twilio: Twilio) -> None:
+    root = twilio.twiml("/voice")
+    assert [v.tag for v in root] == ["Gather", "Redirect"]
+    gather = root[0]
+    assert gather.attrib.keys() == {"input", "action", "method", "timeout", "numDigits", "finishOnKey"}
+    assert gather.get("input") == "dtmf" and gather.get("numDigits") == "1" and gather.get("finishOnKey") == ""
+    assert gather.get("timeout") == "6" and gather.get("method") == "POST"
+    assert gather.get("action", "").startswith("/voice/gather?s=")
+    assert root[1].text == gather.get("action") and root[1].get("method") == "POST"
+    voices = [(say.get("language"), say.get("voice")) for say in gather]
+    assert voices == [("ja-JP", "Polly.Mizuki"), ("en-US", "Polly.Joanna"), ("cmn-CN", "Polly.Zhiyu"),
+                      ("ko-KR", "Polly.Seoyeon"), ("es-MX", "Polly.Mia"), ("pt-BR", "Polly.Camila")]
+
+
+def test_questions_listen_for_speech_in_the_callers_language(twilio: Twilio) -> None:
+    gather = walk(twilio, "3", "5", "1").find("Gather")
+    assert gather is not None
+    assert gather.get("input") == "dtmf speech"
+    assert gather.get("language") == "cmn-Hans-CN"
+    assert "是" in gather.get("hints", "") and "没有" in gather.get("hints", "")
+    assert gather.get("speechTimeout") == "2"
+    assert [s.get("language") for s in gather] == ["cmn-CN"]
+
+
+def test_phone_numbers_are_read_digit_by_digit(twilio: Twilio) -> None:
+    text = " ".join(s.text or "" for s in walk(twilio, "2").iter("Say"))
+    assert "0 1 2 0, 9 5, 0 1 7 8" in text and "hash 9 1 1 0" in text and "0120-95-0178" not in text
+
+
+def test_transfer_dials_with_a_timeout_and_an_action(twilio: Twilio) -> None:
+    root = walk(twilio, "2", "1")
+    assert [v.tag for v in root] == ["Say", "Say", "Dial"]
+    dial = root[2]
+    assert dial.get("timeout") == "30" and dial.get("method") == "POST"
+    assert dial.get("action", "").startswith("/voice/dial?s=")
+    assert [(n.tag, n.text) for n in dial] == [("Number", "+81120950178")]
+
+
+def test_unanswered_transfer_offers_a_choice(twilio: Twilio) -> None:
+    dial = walk(twilio, "2", "1").find("Dial")
+    root = twilio.twiml(dial.get("action"), DialCallStatus="no-answer")  # type: ignore[arg-type,union-attr]
+    assert "all our staff are busy" in root[0][0].text  # type: ignore[operator]
+
+
+def test_answered_transfer_hangs_up_when_staff_finish(twilio: Twilio) -> None:
+    dial = walk(twilio, "2", "1").find("Dial")
+    root = twilio.twiml(dial.get("action"), DialCallStatus="completed")  # type: ignore[arg-type,union-attr]
+    assert [v.tag for v in root] == ["Hangup"]
+
+
+def test_goodbye_says_and_hangs_up(twilio: Twilio) -> None:
+    root = walk(twilio, "2", "5", "1", "2")
+    root = twilio.twiml(action_of(root), Digits="3")
+    assert [v.tag for v in root] == ["Say", "Hangup"] and root[0].text == "Thank you for calling. Goodbye."
+
+
+def test_silence_comes_back_through_the_redirect(twilio: Twilio) -> None:
+    root = twilio.twiml("/voice")
+    root = twilio.twiml(root.find("Redirect").text)  # type: ignore[arg-type,union-attr]
+    assert root[0][0].text == "申し訳ありません。操作が確認できませんでした。"
+
+
+def test_lang_parameter_skips_the_language_choice(twilio: Twilio) -> None:
+    root = twilio.twiml("/voice?lang=es")
+    assert root[0][0].text.startswith("Esta es la línea gratuita de My Number")  # type: ignore[union-attr]
+
+
+def test_health_reports_the_menu() -> None:
+    reply = make_app().test_client().get("/health")
+    assert reply.json == {"status": "ok", "menu": "My Number free dial", "version": "2026.11.1"}
+
+
+def test_status_callback_answers_empty_twiml(twilio: Twilio) -> None:
+    root = twilio.twiml("/voice/status", CallStatus="completed", CallDuration="42")
+    assert root.tag == "Response" and list(root) == []
+
+
+# -- signatures ---------------------------------------------------------------------------
+def test_unsigned_and_badly_signed_requests_are_refused() -> None:
+    client = make_app().test_client()
+    assert client.post("/voice", data=CALL).status_code == 403
+    bad = client.post("/voice", data=CALL, headers={"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"})
+    assert bad.status_code == 403
+    tampered = Twilio(client)
+    signature = tampered.validator.compute_signature("http://localhost/voice", CALL)
+    changed = client.post("/voice", data={**CALL, "From": "+819099999999"}, headers={"X-Twilio-Signature": signature})
+    assert changed.status_code == 403
+
+
+def test_behind_a_proxy_the_public_url_is_checked() -> None:
+    public = "https://ivr.example.jp/voice"
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "ivr.example.jp"}
+    trusting = Twilio(make_app(TRUST_PROXY=True).test_client())
+    assert trusting.post("/voice", headers=headers, signed_url=public).status_code == 200
+    naive = Twilio(make_app().test_client())
+    assert naive.post("/voice", headers=headers, signed_url=public).status_code == 403
+    configured = Twilio(make_app(PUBLIC_URL="https://ivr.example.jp").test_client())
+    assert configured.post("/voice", signed_url=public).status_code == 200
+    assert configured.post("/voice").status_code == 403
+
+
+def test_starting_without_a_token_is_an_explicit_choice(caplog: pytest.LogCaptureFixture) -> None:
+    with pytest.raises(RuntimeError, match="IVR_TWILIO_AUTH_TOKEN"):
+        make_app(TWILIO_AUTH_TOKEN=None)
+    with caplog.at_level(logging.WARNING, logger="ivr.web"):
+        app = make_app(TWILIO_AUTH_TOKEN=None, ALLOW_UNSIGNED=True)
+    assert "UNSIGNED MODE" in caplog.text
+    assert app.test_client().post("/voice", data=CALL).status_code == 200
+
+
+# -- call state -------------------------------------------------------------------------
+def test_state_survives_between_app_instances_sharing_a_secret() -> None:
+    first, second = Twilio(make_app().test_client()), Twilio(make_app().test_client())
+    action = action_of(first.twiml("/voice"))
+    root = second.twiml(action, Digits="2")
+    assert root[0][1].text.startswith("Please choose from the following")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("mangle", [
+    lambda a: a[:-3] + "abc",                      # forged signature
+    lambda a: re.sub(r"s=[^&]*", "s=", a),         # no state
+    lambda a: a.replace("s=", "s=x"),              # garbage
+])
+def test_bad_state_apologises_and_restarts_at_the_main_menu(twilio: Twilio, mangle: Any) -> None:
+    action = action_of(walk(twilio, "2", "5"))
+    root = twilio.twiml(mangle(action), Digits="1")
+    says = [s.text for s in root.iter("Say")]
+    assert says[0] == "申し訳ありません。最初のメニューからやり直します。"
+    assert says[1].startswith("お聞きになりたい内容の番号を押してください")  # type: ignore[union-attr]
+
+
+def test_state_from_another_call_is_not_accepted(twilio: Twilio) -> None:
+    action = action_of(walk(twilio, "2", "5"))
+    root = twilio.twiml(action, Digits="1", CallSid="CA" + "2" * 32)
+    assert [s.text for s in root.iter("Say")][0] == "申し訳ありません。最初のメニューからやり直します。"
+
+
+def test_expired_state_restarts() -> None:
+    twilio = Twilio(make_app(STATE_MAX_AGE=-1).test_client())
+    root = twilio.twiml(action_of(twilio.twiml("/voice")), Digits="2")
+    assert [s.text for s in root.iter("Say")][0] == "申し訳ありません。最初のメニューからやり直します。"
+
+
+def test_logs_never_show_the_callers_number(twilio: Twilio, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.DEBUG):
+        walk(twilio, "2", "5", "1", "1")
+        twilio.twiml("/voice/status", CallStatus="completed")
+    assert "call=CA" in caplog.text
+    assert "9012345678" not in caplog.text and "caller=" in caplog.text
+
+
+# -- the same call through the engine and through TwiML ---------------------------------------
+@pytest.mark.parametrize(("script", "at"), scenario_scripts())
+def test_transcript_through_twiml_equals_the_engine(engine: Engine, script: str, at: Any) -> None:
+    direct = list(play(EngineLine(engine, at), parse_script(script)))
+    client = make_app(at, TWILIO_AUTH_TOKEN=None, ALLOW_UNSIGNED=True).test_client()
+    wired = list(play(WireLine(client_transport(client), engine.menu), parse_script(script)))
+    assert transcript(wired) == transcript(direct)
+    assert last(direct)["type"] in ("transfer", "hangup")
+
+
+def test_lang_preselection_over_the_wire(engine: Engine) -> None:
+    client = make_app(TWILIO_AUTH_TOKEN=None, ALLOW_UNSIGNED=True).test_client()
+    wired = list(play(WireLine(client_transport(client), engine.menu), parse_script("5"), "ko"))
+    direct = list(play(EngineLine(engine, WEEKDAY_MORNING), parse_script("5"), "ko"))
+    assert transcript(wired) == transcript(direct)
+
+
+def test_night_time_over_the_wire_uses_the_clock(engine: Engine) -> None:
+    night = jst(2026, 12, 6, 23, 0)
+    client = make_app(night, TWILIO_AUTH_TOKEN=None, ALLOW_UNSIGNED=True).test_client()
+    wired = list(play(WireLine(client_transport(client), engine.menu), parse_script("2 1")))
+    assert any("Staff are not available" in str(e.get("text")) for e in wired)
