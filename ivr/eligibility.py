@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from .menu import Eligibility, Language, Rule
-from .speech import format_date, format_number
+from .speech import fill, format_date, format_number
 
 
 def _status(rule: Rule, today: dt.date) -> str:
@@ -33,7 +33,7 @@ def explain(elig: Eligibility, answers: dict[str, bool], today: dt.date, code: s
     """The sentences of the answer, in order, in language `code`."""
     rules = _matching(elig, answers)
     total = points(elig, answers, today)
-    sentences = [elig.total[code].format(points=format_number(total, lang)) if total else elig.none[code]]
+    sentences = [fill(elig.total[code], {"points": format_number(total, lang)}) if total else elig.none[code]]
     later = False
     for rule in rules:
         status = _status(rule, today)
@@ -46,7 +46,7 @@ def explain(elig: Eligibility, answers: dict[str, bool], today: dt.date, code: s
             "opens": format_date(rule.opens, lang) if rule.opens else "",
             "closes": format_date(rule.closes, lang) if rule.closes else "",
         }
-        sentence = prompt[code].format(**fields)
+        sentence = fill(prompt[code], fields)
         if sentence not in sentences:  # rules sharing a deadline say it once
             sentences.append(sentence)
     if total or later:

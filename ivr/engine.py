@@ -31,7 +31,7 @@ from .menu import (
     MessageNode,
     QuestionNode,
     TransferNode,
-    _Node,
+    _Listening,
 )
 from .speech import display, spoken, yes_or_no
 
@@ -235,7 +235,7 @@ class Engine:
     def _engine_prompt(self, call: Call, name: str) -> Utterance:
         return self._utterance(call.lang, name, self.menu.prompts[name][call.lang])
 
-    def _press(self, call: Call, node: _Node, key: str, now: dt.datetime) -> Step:
+    def _press(self, call: Call, node: _Listening, key: str, now: dt.datetime) -> Step:
         keys = self.menu.keys
         if key == keys.repeat:
             return self._listen(call, node, list(self.prompt(call)))
@@ -253,7 +253,7 @@ class Engine:
             return self._retry(call, node, "invalid_key", now)
         return self._fire(call, trigger, now, [])
 
-    def _speak(self, call: Call, node: _Node, heard: str, now: dt.datetime) -> Step:
+    def _speak(self, call: Call, node: _Listening, heard: str, now: dt.datetime) -> Step:
         if isinstance(node, QuestionNode):
             answer = yes_or_no(heard, self.menu.languages[call.lang])
             if answer is not None:
@@ -264,7 +264,7 @@ class Engine:
         call.answers[node.answer] = yes
         return self._fire(call, "yes" if yes else "no", now, [])
 
-    def _retry(self, call: Call, node: _Node, reason: str, now: dt.datetime) -> Step:
+    def _retry(self, call: Call, node: _Listening, reason: str, now: dt.datetime) -> Step:
         call.retries += 1
         if call.retries > self.menu.retries(node):
             if isinstance(node, LanguageNode):
@@ -272,7 +272,7 @@ class Engine:
             return self._fire(call, "give_up", now, [])
         return self._listen(call, node, [self._engine_prompt(call, reason), *self.prompt(call)])
 
-    def _listen(self, call: Call, node: _Node, say: list[Utterance]) -> Step:
+    def _listen(self, call: Call, node: _Listening, say: list[Utterance]) -> Step:
         speech = isinstance(node, QuestionNode)
         lang = self.menu.languages[call.lang]
         hints = tuple(lang.yes + lang.no) if speech else ()

@@ -6,7 +6,6 @@ load a menu that lint would reject.
 
 from __future__ import annotations
 
-import string
 from collections import deque
 from pathlib import Path
 from typing import Any, Iterator
@@ -28,7 +27,7 @@ from .menu import (
 )
 from .source import Path as SrcPath
 from .source import Source, SourceSyntaxError, parse
-from .speech import TEL
+from .speech import PLACEHOLDER
 
 MAX_CHOICES = 5
 NODE_TYPES = "menu, language, message, question, eligibility, transfer, hangup"
@@ -180,12 +179,7 @@ class _Checker:
             here = path + (code,)
             if code not in self.menu.languages:
                 self.error(here, f"{_where(path)} has text for {code!r}, which is not under languages:", "warning")
-            try:
-                names = {f for _, f, _, _ in string.Formatter().parse(TEL.sub("", text)) if f is not None}
-            except ValueError as exc:
-                self.error(here, f"{_where(here)}: {exc}; write {{{{ and }}}} for literal braces")
-                continue
-            unknown = names - fields
+            unknown = set(PLACEHOLDER.findall(text)) - fields
             if unknown:
                 allowed = ", ".join("{" + f + "}" for f in sorted(fields)) or "none"
                 self.error(here, f"{_where(here)} uses {', '.join('{' + u + '}' for u in sorted(unknown))}; "
@@ -221,11 +215,10 @@ class _Checker:
                 if isinstance(node, MenuNode) and len(node.choices) > MAX_CHOICES:
                     self.error(("nodes", name, "choices"), f"node {name} offers {len(node.choices)} choices; "
                                f"callers remember at most {MAX_CHOICES}: split it into sub-menus", "warning")
-                if node.global_keys:
-                    for key in node.choices:
-                        if key in global_keys:
-                            self.error(("nodes", name, "choices", key), f"key {key} in node {name} is already the "
-                                       f"global {global_keys[key]} key; choose another key")
+                for key in node.choices:
+                    if key in global_keys and (node.global_keys or key == self.menu.keys.repeat):
+                        self.error(("nodes", name, "choices", key), f"key {key} in node {name} is already the "
+                                   f"global {global_keys[key]} key; choose another key")
             if isinstance(node, QuestionNode) and node.global_keys:
                 for key in ("1", "2"):
                     if key in global_keys:

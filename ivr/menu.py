@@ -176,20 +176,25 @@ class Eligibility(Model):
 
 class _Node(Model):
     say: Prompt = Field(default_factory=dict)
+
+
+class _Listening(_Node):
+    """A node that waits for the caller, so it has a timeout, retries and a way out."""
+
     timeout: int | None = Field(None, ge=1, le=60)
     retries: int | None = Field(None, ge=0, le=5)
     on_give_up: NodeId | None = None
-    """Where to go after the last retry (default: the operator node)."""
+    """Where to go after the last retry (default: the operator node; for a language node, `next`)."""
     global_keys: bool = True
-    """Whether repeat, main-menu and operator keys work here."""
+    """Whether the main-menu and operator keys work here (the repeat key always does)."""
 
 
-class MenuNode(_Node):
+class MenuNode(_Listening):
     type: Literal["menu"]
     choices: dict[Key, NodeId] = Field(min_length=1)
 
 
-class LanguageNode(_Node):
+class LanguageNode(_Listening):
     type: Literal["language"]
     choices: dict[Key, str] = Field(min_length=1)
     next: NodeId
@@ -203,7 +208,7 @@ class MessageNode(_Node):
     next: NodeId
 
 
-class QuestionNode(_Node):
+class QuestionNode(_Listening):
     type: Literal["question"]
     answer: str
     """Name under which the yes/no answer is kept for the eligibility rules."""
@@ -256,10 +261,10 @@ class Menu(Model):
         """Where each field came from (for file:line), when loaded from a file."""
         return self._source
 
-    def retries(self, node: _Node) -> int:
+    def retries(self, node: _Listening) -> int:
         return self.settings.retries if node.retries is None else node.retries
 
-    def timeout(self, node: _Node) -> int:
+    def timeout(self, node: _Listening) -> int:
         return self.settings.timeout if node.timeout is None else node.timeout
 
 

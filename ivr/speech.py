@@ -14,6 +14,7 @@ import unicodedata
 from .menu import Language
 
 TEL = re.compile(r"\{tel:([0-9#*\-]+)\}")
+PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
 _FOLDED = re.compile(r"(?<=[。、！？])\s+")  # YAML folding puts spaces between Japanese/Chinese sentences
 
 
@@ -23,6 +24,11 @@ def display(text: str) -> str:
 
 def spoken(text: str) -> str:
     return _FOLDED.sub("", TEL.sub(lambda m: ", ".join(" ".join(group) for group in m.group(1).split("-")), text))
+
+
+def fill(text: str, fields: dict[str, str]) -> str:
+    """Put values in a prompt's {placeholders}; {tel:...} and other braces are left alone."""
+    return PLACEHOLDER.sub(lambda m: fields.get(m.group(1), m.group(0)), text)
 
 
 def format_date(day: dt.date, lang: Language) -> str:

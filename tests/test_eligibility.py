@@ -121,3 +121,15 @@ def test_rules_come_from_the_yaml(engine) -> None:  # type: ignore[no-untyped-de
     assert points(elig, answers, ROUND2.date()) == 20000
     richer = elig.model_copy(update={"rules": [r.model_copy(update={"points": r.points * 2}) for r in elig.rules]})
     assert points(richer, answers, ROUND2.date()) == 40000
+
+
+def test_phone_numbers_and_braces_in_rule_texts(engine) -> None:  # type: ignore[no-untyped-def]
+    """Rule texts may carry {tel:...} markup beside their {placeholders}."""
+    from ivr.eligibility import explain
+
+    elig = engine.menu.eligibility
+    rule = elig.rules[-1]
+    texted = rule.model_copy(update={"say": {**rule.say, "en": "Call {tel:0120-95-0178} by {closes}."}})
+    elig = elig.model_copy(update={"rules": [*elig.rules[:-1], texted]})
+    sentences = explain(elig, {"has_card": False}, ROUND2.date(), "en", engine.menu.languages["en"])
+    assert any(s.startswith("Call {tel:0120-95-0178} by ") for s in sentences)

@@ -161,3 +161,12 @@ def test_lint_command_fails_with_file_and_line(tmp_path: Path) -> None:
 def test_lint_command_on_a_missing_file(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["lint", str(tmp_path / "none.yaml")])
     assert result.exit_code == 1 and "cannot read the menu file" in result.output
+
+
+def test_retry_settings_belong_to_nodes_that_listen() -> None:
+    only(GOOD.replace("    unanswered: bye\n", "    unanswered: bye\n    on_give_up: bye\n"), r'unknown field "on_give_up"', 24)
+
+
+def test_a_choice_on_the_repeat_key_is_refused_even_without_global_keys() -> None:
+    text = GOOD.replace('"2": bye', '"*": bye').replace("    type: menu\n", "    type: menu\n    global_keys: false\n")
+    only(text, r"key \* in node main is already the global repeat key", 18)
