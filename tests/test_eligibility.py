@@ -26,14 +26,14 @@ def result(call: Caller, answers: str, at: object = ROUND2, prefix: str = QA) ->
 def test_points_add_up_from_the_rules(call: Caller, answers: str, points: str) -> None:
     text = result(call, answers)
     assert f"you can receive up to {points} yen" in text
-    assert "Apply by 28 February 2023" in text or "Apply by" not in text
+    assert "Apply by February 28, 2023" in text or "Apply by" not in text
     assert "4-digit PIN" in text and "this call will never ask for it" in text
 
 
 def test_each_point_source_is_explained(call: Caller) -> None:
     text = result(call, "1 2 1 1")
     assert "up to 5,000 yen for charges or purchases" in text
-    assert "7,500 yen for registering your card as a health insurance card. Apply by 28 February 2023." in text
+    assert "7,500 yen for registering your card as a health insurance card. Apply by February 28, 2023." in text
     assert "7,500 yen for registering a bank account for public funds" in text
 
 
@@ -47,30 +47,30 @@ def test_hints_name_what_is_missing(call: Caller) -> None:
 def test_no_card_before_the_card_deadline(call: Caller) -> None:
     text = result(call, "2")
     assert "you cannot receive Mynapoint points at this time" in text
-    assert "apply for a My Number card by 30 September 2022" in text
+    assert "apply for a My Number card by September 30, 2022" in text
 
 
 def test_no_card_after_the_card_deadline(call: Caller) -> None:
     text = result(call, "2", at=jst(2022, 10, 1, 10, 0))
-    assert "The deadline to apply for a My Number card for Mynapoint, 30 September 2022, has passed." in text
+    assert "The deadline to apply for a My Number card for Mynapoint, September 30, 2022, has passed." in text
 
 
 def test_before_the_second_windows_open(call: Caller) -> None:
     text = result(call, "1 2 1 1", at=EARLY_2022)
     assert "you can receive up to 5,000 yen" in text
-    assert "can be applied for from 30 June 2022" in text
+    assert "From June 30, 2022, you can apply for the 7,500 yen" in text
 
 
 def test_first_round(call: Caller) -> None:
     text = result(call, "1 2 2 2", at=jst(2021, 6, 1, 10, 0))
-    assert "25 percent" in text and "up to 5,000 yen" in text and "30 September 2021" in text
-    assert "From 1 January 2022, in the second round" in text
+    assert "25 percent" in text and "up to 5,000 yen" in text and "Round-one applications close on December 31, 2021." in text
+    assert "From January 1, 2022, in the second round" in text
 
 
 def test_after_the_programme_ended_it_says_so(call: Caller) -> None:
     text = result(call, "1 2 1 1", at=TODAY)
     assert "you cannot receive Mynapoint points at this time" in text
-    assert text.count("Applications for Mynapoint ended on 28 February 2023.") == 1
+    assert text.count("Applications for Mynapoint ended on February 28, 2023.") == 1
     assert "up to" not in text and "To apply" not in text
 
 
@@ -88,7 +88,7 @@ def test_speech_answers_equal_key_answers(call: Caller) -> None:
     ("ja", "はい", "いいえ", "最大20,000円分"),
     ("zh", "是的", "没有", "最多可以获得20,000日元"),
     ("ko", "네", "아니요", "최대 20,000엔"),
-    ("es", "sí", "no", "hasta 20.000 yenes"),
+    ("es", "sí", "no", "hasta 20,000 yenes"),
     ("pt", "sim", "não", "até 20.000 ienes"),
 ])
 def test_speech_in_each_language(call: Caller, lang: str, yes: str, no: str, expected: str) -> None:
@@ -109,6 +109,18 @@ def test_unclear_speech_is_asked_again(call: Caller) -> None:
     ("ja", "はい、持っています", True), ("ja", "いいえ、まだです", False),
 ])
 def test_yes_or_no_matching(menu, lang: str, heard_text: str, expected: bool | None) -> None:  # type: ignore[no-untyped-def]
+    assert yes_or_no(heard_text, menu.languages[lang]) is expected
+
+
+@pytest.mark.parametrize(("lang", "heard_text", "expected"), [
+    ("ja", "ううん", False), ("ja", "持ってません", False),
+    ("ko", "못 받았어요", False), ("ko", "아니예요", False), ("ko", "있습니다", True),
+    ("zh", "没领过", False), ("zh", "领取了", True),
+    ("es", "no la tengo", False),
+    ("pt", "não tenho", False), ("pt", "sim, tenho", True),
+])
+def test_yes_or_no_on_tricky_answers(menu, lang: str, heard_text: str, expected: bool) -> None:  # type: ignore[no-untyped-def]
+    """Answers whose no-form holds a yes-word (ううん/うん, 못 받았어요/받았어요, 没领过/领过, no la tengo/la tengo)."""
     assert yes_or_no(heard_text, menu.languages[lang]) is expected
 
 
