@@ -90,7 +90,7 @@ def test_questions_listen_for_speech_in_the_callers_language(twilio: Twilio) -> 
 
 def test_phone_numbers_are_read_digit_by_digit(twilio: Twilio) -> None:
     text = " ".join(s.text or "" for s in walk(twilio, "2").iter("Say"))
-    assert "0 1 2 0, 9 5, 0 1 7 8" in text and "hash 9 1 1 0" in text and "0120-95-0178" not in text
+    assert "0 1 2 0, 9 5, 0 1 7 8" in text and "hash, or pound, 9 1 1 0" in text and "0120-95-0178" not in text
 
 
 def test_transfer_dials_with_a_timeout_and_an_action(twilio: Twilio) -> None:

@@ -1,0 +1,60 @@
+"""Thousands of odd webhook requests: never a 5xx, always valid TwiML."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import MENU_PATH, WEEKDAY_MORNING
+from ivr.web import create_app
+
+APP = create_app(str(MENU_PATH), clock=lambda: WEEKDAY_MORNING,
+                 config={"ALLOW_UNSIGNED": True, "SECRET_KEY": "fuzz"})
+CLIENT = APP.test_client()
+VALID_STATE = CLIENT.post("/voice", data={"CallSid": "CAfuzz"}).get_data(as_text=True).split('action="')[1].split('"')[0]
+
+text = st.one_of(st.text(max_size=50), st.text(min_size=1000, max_size=20000), st.sampled_from(
+    ["", "1", "2", "9", "0", "*", "#", "12", "99999999999", "-1", "1.5", "\x00", "はい", "yes", "no", "%00", "<Say>"]))
+params = st.dictionaries(
+    st.sampled_from(["CallSid", "From", "To", "Digits", "SpeechResult", "Confidence", "CallStatus",
+                     "DialCallStatus", "AccountSid", "lang", "s"]) | st.text(max_size=20),
+    text, max_size=8)
+paths = st.sampled_from(["/voice", "/voice/gather", "/voice/dial", "/voice/status", "/voice/nowhere", "/"])
+states = st.one_of(st.just(""), st.just(VALID_STATE.split("s=")[1]), st.text(max_size=300))
+
+
+def assert_twiml(reply: Any) -> None:
+    assert reply.status_code < 500
+    assert reply.mimetype == "text/xml"
+    root = ET.fromstring(reply.get_data(as_text=True))
+    assert root.tag == "Response"
+    assert {v.tag for v in root} <= {"Say", "Gather", "Redirect", "Dial", "Hangup", "Reject", "Play"}
+
+
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(path=paths, state=states, data=params, method=st.sampled_from(["POST", "GET"]))
+def test_any_request_gets_valid_twiml(path: str, state: str, data: dict[str, str], method: str) -> None:
+    query = {"s": state}
+    if method == "POST":
+        reply = CLIENT.post(path, query_string=query, data=data)
+    else:
+        reply = CLIENT.get(path, query_string={**data, **query})
+    assert_twiml(reply)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(digits=text, speech=text, dial=text)
+def test_odd_input_on_a_live_call_reprompts_or_routes_safely(digits: str, speech: str, dial: str) -> None:
+    for path in ("/voice/gather", "/voice/dial"):
+        reply = CLIENT.post(VALID_STATE.replace("/voice/gather", path).replace("&amp;", "&"),
+                            data={"CallSid": "CAfuzz", "Digits": digits, "SpeechResult": speech,
+                                  "DialCallStatus": dial})
+        assert_twiml(reply)
+
+
+def test_a_huge_body_still_gets_twiml() -> None:
+    reply = CLIENT.post("/voice/gather", data={"SpeechResult": "x" * 200_000})
+    assert_twiml(reply)

@@ -1,0 +1,73 @@
+"""Whole calls of every branch in every language through gunicorn with several workers."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from conftest import ROOT, scenario_scripts, transcript
+from ivr.engine import Engine
+from ivr.simulator import EngineLine, parse_script, play
+from ivr.wire import WireLine, http_transport
+
+TOKEN = "workers-test-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("gunicorn") / "access.log"
+    env = {**os.environ, "IVR_TWILIO_AUTH_TOKEN": TOKEN, "IVR_SECRET_KEY": "shared-by-all-workers",
+           "IVR_ALLOW_CLOCK_HEADER": "true", "IVR_MENU": str(ROOT / "menus" / "free_dial.yaml")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "3", "--bind", f"127.0.0.1:{port}",
+         "--access-logfile", str(log), "--access-logformat", "%(p)s %(s)s %(U)s", "app:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                urllib.request.urlopen(base + "/health", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("gunicorn did not start: " + (proc.stderr.read().decode() if proc.stderr else ""))
+        yield base, log
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_every_branch_in_every_language_matches_the_engine(server: tuple[str, Path], engine: Engine) -> None:
+    base, log = server
+    for script, at in scenario_scripts():
+        direct = list(play(EngineLine(engine, at), parse_script(script)))
+        wired = list(play(WireLine(http_transport(base, TOKEN, at), engine.menu), parse_script(script)))
+        assert transcript(wired) == transcript(direct), script
+    lines = log.read_text().splitlines()
+    workers = {line.split()[0] for line in lines if "/voice/gather" in line}
+    assert len(workers) >= 2, "requests of one call should reach different workers"
+    assert [line for line in lines if not re.match(r"<\d+> 200 ", line)] == []
+
+
+def test_unsigned_requests_are_refused_by_the_server(server: tuple[str, Path]) -> None:
+    base, _ = server
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(urllib.request.Request(base + "/voice", data=b"CallSid=CA1"), timeout=5)
+    assert refused.value.code == 403
