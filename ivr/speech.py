@@ -15,7 +15,7 @@ from .menu import Language
 
 TEL = re.compile(r"\{tel:([0-9#*\-]+)\}")
 PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
-_FOLDED = re.compile(r"(?<=[。、！？])\s+")  # YAML folding puts spaces between Japanese/Chinese sentences
+_FOLDED = re.compile(r"(?<=[。、！？，：；])\s+")  # YAML folding puts spaces between Japanese/Chinese sentences
 
 
 def display(text: str) -> str:
