@@ -77,7 +77,7 @@ def sim(menu_path: Path | None, script: str | None, at: str | None, lang: str | 
         elif in_process:
             logging.getLogger("ivr.web").setLevel(logging.ERROR)
             app = create_app(str(menu_path) if menu_path else None, clock=lambda: when,
-                             config={"ALLOW_UNSIGNED": True, "SECRET_KEY": secrets.token_hex(16)})
+                             config={"ALLOW_UNSIGNED": True, "STATE_SECRET": secrets.token_hex(16)})
             line = WireLine(client_transport(app.test_client()), menu)
         else:
             line = EngineLine(Engine(menu), when)

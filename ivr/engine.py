@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Union
 from zoneinfo import ZoneInfo
 
@@ -226,7 +227,10 @@ class Engine:
         return (self._utterance(call.lang, name, node.say[call.lang]),)
 
     # -- internals --------------------------------------------------------------------
-    def _utterance(self, lang: str, prompt: str, text: str) -> Utterance:
+    @staticmethod
+    @lru_cache(maxsize=8192)
+    def _utterance(lang: str, prompt: str, text: str) -> Utterance:
+        """Prompts are few and fixed: render each once (the regexes were most of a step's cost)."""
         return Utterance(display(text), spoken(text), lang, prompt)
 
     def _today(self, now: dt.datetime) -> dt.date:

@@ -12,25 +12,29 @@ the service apologises and starts again at the main menu.
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
-from itsdangerous import BadData, URLSafeTimedSerializer
+from itsdangerous import BadData, TimestampSigner
+from itsdangerous.encoding import base64_decode, base64_encode
 
 from .engine import Call
 
 
 class StateCodec:
     def __init__(self, secret: str, max_age: int) -> None:
-        self._serializer = URLSafeTimedSerializer(secret, salt="ivr-call-state")
+        # One signer for the process: building one per call (as URLSafeTimedSerializer
+        # does) derived the key again on every webhook.
+        self._signer = TimestampSigner(secret, salt="ivr-call-state")
         self._max_age = max_age
 
     def dump(self, call: Call, call_sid: str) -> str:
         payload: list[Any] = [_bind(call_sid), call.node, call.lang, call.version, call.retries, call.answers]
-        return self._serializer.dumps(payload)
+        return self._signer.sign(base64_encode(json.dumps(payload, separators=(",", ":")))).decode()
 
     def load(self, token: str, call_sid: str) -> Call | None:
         try:
-            payload = self._serializer.loads(token, max_age=self._max_age)
+            payload = json.loads(base64_decode(self._signer.unsign(token, max_age=self._max_age)))
             bound, node, lang, version, retries, answers = payload
             if bound != _bind(call_sid):
                 return None
@@ -44,4 +48,4 @@ class StateCodec:
 
 
 def _bind(call_sid: str) -> str:
-    return hashlib.sha256(call_sid.encode("utf-8", "replace")).hexdigest()[:16]
+    return hashlib.sha256(call_sid[:64].encode("utf-8", "replace")).hexdigest()[:16]

@@ -24,7 +24,7 @@ CALL = {"CallSid": "CA" + "1" * 32, "AccountSid": "AC" + "0" * 32, "From": "+819
 
 
 def make_app(at: Any = WEEKDAY_MORNING, **config: Any) -> Flask:
-    settings = {"TWILIO_AUTH_TOKEN": TOKEN, "SECRET_KEY": "test-secret", **config}
+    settings = {"TWILIO_AUTH_TOKEN": TOKEN, "STATE_SECRET": "test-secret", **config}
     return create_app(str(MENU_PATH), clock=lambda: at, config=settings)
 
 

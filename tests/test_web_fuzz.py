@@ -12,7 +12,7 @@ from conftest import MENU_PATH, WEEKDAY_MORNING
 from ivr.web import create_app
 
 APP = create_app(str(MENU_PATH), clock=lambda: WEEKDAY_MORNING,
-                 config={"ALLOW_UNSIGNED": True, "SECRET_KEY": "fuzz"})
+                 config={"ALLOW_UNSIGNED": True, "STATE_SECRET": "fuzz"})
 CLIENT = APP.test_client()
 VALID_STATE = CLIENT.post("/voice", data={"CallSid": "CAfuzz"}).get_data(as_text=True).split('action="')[1].split('"')[0]
 

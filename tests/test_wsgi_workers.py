@@ -32,7 +32,7 @@ def free_port() -> int:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     port = free_port()
     log = tmp_path_factory.mktemp("gunicorn") / "access.log"
-    env = {**os.environ, "IVR_TWILIO_AUTH_TOKEN": TOKEN, "IVR_SECRET_KEY": "shared-by-all-workers",
+    env = {**os.environ, "IVR_TWILIO_AUTH_TOKEN": TOKEN, "IVR_STATE_SECRET": "shared-by-all-workers",
            "IVR_ALLOW_CLOCK_HEADER": "true", "IVR_MENU": str(ROOT / "menus" / "free_dial.yaml")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "3", "--bind", f"127.0.0.1:{port}",
