@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import shlex
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, Protocol, Union
+from typing import Callable, Iterable, Iterator, Protocol, Sequence, Union
 from zoneinfo import ZoneInfo
 
 from .engine import Call, DialOutcome, End, Engine, HangUp, Input, Listen, Press, Silence, Speak, Step, Transfer
@@ -129,8 +129,7 @@ def play(line: Line, tokens: Iterable[Token], lang: str | None = None) -> Iterat
     """
     step = line.start(lang)
     yield from step_events(step)
-    pending = iter(tokens)
-    for token in pending:
+    for position, token in enumerate(tokens):
         if isinstance(step.action, End):
             break
         if isinstance(step.action, Transfer):
@@ -149,8 +148,9 @@ def play(line: Line, tokens: Iterable[Token], lang: str | None = None) -> Iterat
             yield input_event(HangUp())
             yield from step_events(line.send(HangUp()))
         return
-    rest = [token, *pending]
-    yield {"type": "note", "text": f"the call ended; {len(rest)} script token(s) left unused"}
+    if isinstance(tokens, Sequence):  # a script; typed input is not read past the end of the call
+        rest = len(tokens) - position
+        yield {"type": "note", "text": f"the call ended; {rest} script token(s) left unused"}
 
 
 def interactive(read: Callable[[str], str | None]) -> Iterator[Token]:
