@@ -129,12 +129,13 @@ def play(line: Line, tokens: Iterable[Token], lang: str | None = None) -> Iterat
     """
     step = line.start(lang)
     yield from step_events(step)
+    if isinstance(step.action, End):
+        return
     for position, token in enumerate(tokens):
-        if isinstance(step.action, End):
-            break
         if isinstance(step.action, Transfer):
-            if not isinstance(token, Busy):
-                break
+            if not isinstance(token, Busy):  # staff answered: the call is theirs now
+                yield from _unused(tokens, position)
+                return
             yield input_event(token)
             step = line.send(DialOutcome(answered=False))
         elif isinstance(token, Busy):
@@ -143,14 +144,17 @@ def play(line: Line, tokens: Iterable[Token], lang: str | None = None) -> Iterat
             yield input_event(token)
             step = line.send(token)
         yield from step_events(step)
-    else:
-        if isinstance(step.action, Listen):
-            yield input_event(HangUp())
-            yield from step_events(line.send(HangUp()))
-        return
-    if isinstance(tokens, Sequence):  # a script; typed input is not read past the end of the call
-        rest = len(tokens) - position
-        yield {"type": "note", "text": f"the call ended; {rest} script token(s) left unused"}
+        if isinstance(step.action, End):  # stop before reading more: typed input would wait for a line
+            yield from _unused(tokens, position + 1)
+            return
+    if isinstance(step.action, Listen):
+        yield input_event(HangUp())
+        yield from step_events(line.send(HangUp()))
+
+
+def _unused(tokens: Iterable[Token], used: int) -> Iterator[Event]:
+    if isinstance(tokens, Sequence) and len(tokens) > used:
+        yield {"type": "note", "text": f"the call ended; {len(tokens) - used} script token(s) left unused"}
 
 
 def interactive(read: Callable[[str], str | None]) -> Iterator[Token]:
