@@ -123,6 +123,7 @@ class Call:
     node: str
     lang: str
     version: str
+    """The revision of the menu the call began on (`Engine.revision`)."""
     retries: int = 0
     answers: dict[str, bool] = field(default_factory=dict)
     ended: bool = False
@@ -135,8 +136,10 @@ def _trigger_for_key(key: str) -> str:
 class Engine:
     """Drives calls through one menu."""
 
-    def __init__(self, menu: Menu) -> None:
+    def __init__(self, menu: Menu, revision: str | None = None) -> None:
         self.menu = menu
+        self.revision = revision or menu.menu.version
+        """Names this exact menu; each call carries it so it can finish on the menu it began with."""
         self.machine = Machine(
             model=None,
             states=list(menu.nodes),
@@ -183,7 +186,7 @@ class Engine:
     def start(self, now: dt.datetime, lang: str | None = None) -> tuple[Call, Step]:
         """Begin a call. With `lang`, a first language-choice node is skipped."""
         menu = self.menu
-        call = Call(node=menu.menu.start, lang=menu.menu.default_language, version=menu.menu.version)
+        call = Call(node=menu.menu.start, lang=menu.menu.default_language, version=self.revision)
         first = menu.nodes[call.node]
         if lang is not None and isinstance(first, LanguageNode):
             call.lang = lang
@@ -194,7 +197,7 @@ class Engine:
         """A call whose state was lost: apologise and begin again at the main menu."""
         menu = self.menu
         code = lang if lang in menu.languages else menu.menu.default_language
-        call = Call(node=menu.menu.main_menu, lang=code, version=menu.menu.version)
+        call = Call(node=menu.menu.main_menu, lang=code, version=self.revision)
         return call, self._arrive(call, now, [self._engine_prompt(call, "restart")])
 
     def step(self, call: Call, event: Input, now: dt.datetime) -> Step:

@@ -16,6 +16,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
@@ -24,10 +25,11 @@ from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from .engine import Call, DialOutcome, Engine, Input, Listen, Press, Silence, Speak, Step, Transfer
-from .menu import Menu, load_menu
+from .engine import Call, DialOutcome, Input, Listen, Press, Silence, Speak, Step, Transfer
+from .live import Edition, MenuStore
+from .menu import Menu, default_menu_path
 from .state import StateCodec
-from .twiml import Renderer, apology
+from .twiml import apology
 
 log = logging.getLogger("ivr.web")
 bp = Blueprint("ivr", __name__)
@@ -40,6 +42,8 @@ Clock = Callable[[], dt.datetime]
 
 DEFAULTS: dict[str, Any] = {
     "MENU": None,               # menu file; default $IVR_MENU or menus/free_dial.yaml
+    "MENU_ARCHIVE": None,       # folder keeping every good revision, for calls in progress
+    "MENU_CHECK_INTERVAL": 1.0,  # seconds between checks of the menu file for changes
     "TWILIO_AUTH_TOKEN": None,  # validates X-Twilio-Signature on every webhook
     "ALLOW_UNSIGNED": False,    # explicit local-only choice to run without a token
     "PUBLIC_URL": None,         # the base URL Twilio calls, if it differs from what we see
@@ -54,10 +58,9 @@ DEFAULTS: dict[str, Any] = {
 
 @dataclass
 class Service:
-    """What the webhooks share: the engine, the clock, the state codec and the request checks."""
+    """What the webhooks share: the menus, the clock, the state codec and the request checks."""
 
-    engine: Engine
-    renderer: Renderer
+    store: MenuStore
     clock: Clock
     codec: StateCodec
     validator: RequestValidator | None
@@ -67,7 +70,8 @@ class Service:
 
     @property
     def menu(self) -> Menu:
-        return self.engine.menu
+        """The menu new calls get."""
+        return self.store.current().engine.menu
 
     def pseudonym(self, number: str) -> str:
         """A caller's number as it may appear in logs: a keyed hash, never the number."""
@@ -82,7 +86,9 @@ def create_app(menu_path: str | None = None, *, clock: Clock | None = None,
     app.config.from_prefixed_env("IVR")
     app.config.update(config or {})
     cfg = app.config
-    menu = load_menu(menu_path or cfg["MENU"])
+    store = MenuStore(Path(menu_path or cfg["MENU"] or default_menu_path()),
+                      Path(cfg["MENU_ARCHIVE"]) if cfg["MENU_ARCHIVE"] else None, float(cfg["MENU_CHECK_INTERVAL"]))
+    menu = store.current().engine.menu
     token = cfg["TWILIO_AUTH_TOKEN"]
     if not token and not cfg["ALLOW_UNSIGNED"]:
         raise RuntimeError("no Twilio auth token: set IVR_TWILIO_AUTH_TOKEN, or IVR_ALLOW_UNSIGNED=true "
@@ -99,8 +105,7 @@ def create_app(menu_path: str | None = None, *, clock: Clock | None = None,
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
     zone = ZoneInfo(menu.menu.timezone)
     app.extensions["ivr"] = Service(
-        engine=Engine(menu),
-        renderer=Renderer(menu),
+        store=store,
         clock=clock or (lambda: dt.datetime.now(zone)),
         codec=StateCodec(secret, int(cfg["STATE_MAX_AGE"])),
         validator=RequestValidator(token) if token else None,
@@ -168,38 +173,39 @@ def _not_found(exc: HTTPException) -> Response:
 def incoming() -> Response:
     """A new call; `?lang=en` skips the language choice (e.g. for a number advertised to English speakers)."""
     service, values = _service(), request.values
+    edition = service.store.current()
     lang = request.args.get("lang")
-    call, step = service.engine.start(_now(service), lang if lang in service.menu.languages else None)
-    return _respond(service, values, "start", call, step)
+    call, step = edition.engine.start(_now(service), lang if lang in edition.engine.menu.languages else None)
+    return _respond(service, edition, values, "start", call, step)
 
 
 @bp.route("/voice/gather", methods=["GET", "POST"])
 def gather() -> Response:
     service, values = _service(), request.values
     now = _now(service)
-    call = _restore(service, values)
-    if call is None:
-        call, step = service.engine.restart(now)
-        return _respond(service, values, "restart", call, step)
+    restored = _restore(service, values)
+    if restored is None:
+        return _restart(service, values, now)
+    call, edition = restored
     events = _inputs(values)
     for event in events:
-        step = service.engine.step(call, event, now)
+        step = edition.engine.step(call, event, now)
         if not isinstance(step.action, Listen):
             break
-    return _respond(service, values, type(events[0]).__name__.lower(), call, step)
+    return _respond(service, edition, values, type(events[0]).__name__.lower(), call, step)
 
 
 @bp.route("/voice/dial", methods=["GET", "POST"])
 def dial() -> Response:
     service, values = _service(), request.values
     now = _now(service)
-    call = _restore(service, values)
-    if call is None:
-        call, step = service.engine.restart(now)
-        return _respond(service, values, "restart", call, step)
+    restored = _restore(service, values)
+    if restored is None:
+        return _restart(service, values, now)
+    call, edition = restored
     answered = values.get("DialCallStatus", "") in ("completed", "answered")
-    step = service.engine.step(call, DialOutcome(answered), now)
-    return _respond(service, values, "dial-" + ("answered" if answered else "unanswered"), call, step)
+    step = edition.engine.step(call, DialOutcome(answered), now)
+    return _respond(service, edition, values, "dial-" + ("answered" if answered else "unanswered"), call, step)
 
 
 @bp.route("/voice/status", methods=["GET", "POST"])
@@ -213,16 +219,27 @@ def status() -> Response:
 
 @bp.get("/health")
 def health() -> Response:
-    menu = _service().menu
-    return jsonify(status="ok", menu=menu.menu.name, version=menu.menu.version)
+    edition = _service().store.current()
+    info = edition.engine.menu.menu
+    return jsonify(status="ok", menu=info.name, version=info.version, revision=edition.revision)
 
 
 # -- helpers ---------------------------------------------------------------------------
-def _restore(service: Service, values: Mapping[str, str]) -> Call | None:
+def _restore(service: Service, values: Mapping[str, str]) -> tuple[Call, Edition] | None:
+    """The call's state and the menu revision it began on, or None if either is lost."""
     call = service.codec.load(request.args.get("s", ""), values.get("CallSid", ""))
-    if call is None or call.node not in service.menu.nodes or call.lang not in service.menu.languages:
+    edition = service.store.edition(call.version) if call else None
+    if call is None or edition is None:
         return None
-    return call
+    menu = edition.engine.menu
+    return (call, edition) if call.node in menu.nodes and call.lang in menu.languages else None
+
+
+def _restart(service: Service, values: Mapping[str, str], now: dt.datetime) -> Response:
+    """Lost state: apologise and begin again at the main menu of the current revision."""
+    edition = service.store.current()
+    call, step = edition.engine.restart(now)
+    return _respond(service, edition, values, "restart", call, step)
 
 
 def _inputs(values: Mapping[str, str]) -> list[Input]:
@@ -235,7 +252,8 @@ def _inputs(values: Mapping[str, str]) -> list[Input]:
     return [Speak(speech)] if speech else [Silence()]
 
 
-def _respond(service: Service, values: Mapping[str, str], what: str, call: Call, step: Step) -> Response:
+def _respond(service: Service, edition: Edition, values: Mapping[str, str], what: str, call: Call,
+             step: Step) -> Response:
     """Log the step, keep the call's state in the next URLs, and answer with its TwiML."""
     sid = values.get("CallSid", "")
     if log.isEnabledFor(logging.INFO):
@@ -243,4 +261,4 @@ def _respond(service: Service, values: Mapping[str, str], what: str, call: Call,
                  call.version, what, step.node, type(step.action).__name__.lower())
     token = service.codec.dump(call, sid) if isinstance(step.action, (Listen, Transfer)) else ""
     root = request.script_root  # url_for, twice a webhook, was a fifth of its time
-    return _twiml(service.renderer.render(step, f"{root}/voice/gather?s={token}", f"{root}/voice/dial?s={token}"))
+    return _twiml(edition.renderer.render(step, f"{root}/voice/gather?s={token}", f"{root}/voice/dial?s={token}"))

@@ -133,7 +133,10 @@ def test_lang_parameter_skips_the_language_choice(twilio: Twilio) -> None:
 
 def test_health_reports_the_menu() -> None:
     reply = make_app().test_client().get("/health")
-    assert reply.json == {"status": "ok", "menu": "My Number free dial", "version": "2026.11.1"}
+    data = dict(reply.json or {})
+    revision = data.pop("revision")
+    assert data == {"status": "ok", "menu": "My Number free dial", "version": "2026.11.1"}
+    assert re.fullmatch(r"2026\.11\.1\+[0-9a-f]{8}", revision)
 
 
 def test_status_callback_answers_empty_twiml(twilio: Twilio) -> None:
