@@ -7,7 +7,7 @@ import logging
 import secrets
 import sys
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import click
 
@@ -90,6 +90,41 @@ def sim(menu_path: Path | None, script: str | None, at: str | None, lang: str | 
                 click.echo(shown)
     except IVRError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+@cli.group()
+def prompts() -> None:
+    """Prompt audio: render with espeak-ng, keep studio recordings."""
+
+
+@prompts.command()
+@click.option("--menu", "menu_path", type=click.Path(path_type=Path), help=MENU_HELP)
+@click.option("--out", "root", type=click.Path(path_type=Path), help="Prompts folder (default: prompts/).")
+@click.option("--workers", type=click.IntRange(1, 32), help="Parallel renderers (default: up to 4).")
+def render(menu_path: Path | None, root: Path | None, workers: int | None) -> None:
+    """Render every prompt in every language into PROMPTS/<lang>/<prompt>.wav (8 kHz mu-law)."""
+    from .audio import default_prompts_dir
+    from .audio import render as render_all
+
+    path = menu_path or default_menu_path()
+    menu = _load(path)
+    root = root or default_prompts_dir(path)
+
+    def progress(keys: Iterable[str]) -> Iterator[str]:
+        items = list(keys)
+        with click.progressbar(items, label=f"Rendering {len(items)} prompt(s)", file=sys.stderr) as bar:
+            yield from bar
+
+    try:
+        report = render_all(menu, root, workers, progress)
+    except (ImportError, RuntimeError, OSError) as exc:
+        raise click.ClickException(f"cannot render: {exc}; is espeak-ng installed (apt-get install espeak-ng)?")
+    click.echo(f"{root}: {len(report.rendered)} rendered, {report.unchanged} unchanged, "
+               f"{len(report.recorded)} studio recording(s) kept")
+    for key in report.stale_recordings:
+        click.echo(f"  recording {key}.wav was made for an older text: record it again (it is not played)")
+    for key in report.removed:
+        click.echo(f"  {key}: no longer in the menu; its file can be deleted")
 
 
 def _check_lang(menu: Menu, lang: str | None) -> None:

@@ -19,6 +19,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
+from .audio import MANIFEST, default_prompts_dir, playable
 from .engine import Engine
 from .errors import MenuError
 from .lint import check_text
@@ -37,17 +38,21 @@ class Edition:
     renderer: Renderer
 
 
-def _build(text: str, file: str) -> Edition:
+def _build(text: str, file: str, prompts: Path) -> Edition:
     menu, problems = check_text(text, file)
     if menu is None or any(p.severity == "error" for p in problems):
         raise MenuError(problems)
     revision = f"{menu.menu.version}+{hashlib.sha256(text.encode()).hexdigest()[:8]}"
-    return Edition(revision, Engine(menu, revision), Renderer(menu))
+    return Edition(revision, Engine(menu, revision), Renderer(menu, playable(menu, prompts)))
 
 
 class MenuStore:
-    def __init__(self, path: Path, archive: Path | None = None, interval: float = 1.0) -> None:
+    """Also watches the prompts' manifest, so newly rendered or recorded audio is played."""
+
+    def __init__(self, path: Path, archive: Path | None = None, interval: float = 1.0,
+                 prompts: Path | None = None) -> None:
         self.path = path
+        self.prompts = prompts or default_prompts_dir(path)
         self.interval = interval
         default = Path(tempfile.gettempdir()) / "ivr-menus" / hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
         self.archive = archive or default
@@ -75,17 +80,20 @@ class MenuStore:
             saved = self.archive / f"{revision}.yaml"
             if saved.is_file():
                 try:
-                    found = self._remember(_build(saved.read_text(encoding="utf-8"), str(self.path)))
+                    found = self._remember(_build(saved.read_text(encoding="utf-8"), str(self.path), self.prompts))
                 except MenuError:
                     return None
         return found
 
-    def _stat(self) -> tuple[int, int]:
-        try:
-            info = self.path.stat()
-        except OSError:
-            return (0, 0)
-        return (info.st_mtime_ns, info.st_size)
+    def _stat(self) -> tuple[int, ...]:
+        stamp: tuple[int, ...] = ()
+        for path in (self.path, self.prompts / MANIFEST):
+            try:
+                info = path.stat()
+                stamp += (info.st_mtime_ns, info.st_size)
+            except OSError:
+                stamp += (0, 0)
+        return stamp
 
     def _reload(self) -> None:
         try:
@@ -103,7 +111,7 @@ class MenuStore:
         self._current = edition
 
     def _load(self, text: str) -> Edition:
-        edition = self._remember(_build(text, str(self.path)))
+        edition = self._remember(_build(text, str(self.path), self.prompts))
         try:
             self.archive.mkdir(parents=True, exist_ok=True)
             saved = self.archive / f"{edition.revision}.yaml"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Literal, Union
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainValidator, PrivateAttr, field_validator, model_validator
 
 from .source import Source
 
@@ -34,9 +34,30 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class Text(str):
+    """A prompt's text in one language, as Twilio's <Say> and the transcript use it, plus an
+    optional `reading` for our own synthesiser (espeak reads Japanese only from kana and
+    Mandarin only from pinyin with tone numbers). It is a str, so it reads like one."""
+
+    reading: str | None = None
+
+
+def _text(value: object) -> Text:
+    if isinstance(value, str):
+        return Text(value)
+    if isinstance(value, dict) and set(value) <= {"text", "reading"} and isinstance(value.get("text"), str):
+        text = Text(value["text"])
+        reading = value.get("reading")
+        if reading is not None and not (isinstance(reading, str) and reading.strip()):
+            raise ValueError("reading: must be text (the words as the synthesiser should read them)")
+        text.reading = reading
+        return text
+    raise ValueError("write the text itself, or text: and reading: (e.g. text: 受付, reading: うけつけ)")
+
+
 # A prompt: one text per language code. Phone numbers are written {tel:0120-95-0178}
 # so every front end can read them digit by digit.
-Prompt = dict[str, str]
+Prompt = dict[str, Annotated[Text, PlainValidator(_text)]]
 Key = Annotated[str, Field(pattern=r"^[0-9*#]$")]
 NodeId = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
@@ -81,6 +102,11 @@ class Language(Model):
     """How dates are spoken: {year} {month} {day} {month_name}."""
     month_names: list[str] = Field(default_factory=list)
     thousands: str = ","
+    synth_voice: str | None = None
+    """espeak-ng voice for our own recordings (`ivr prompts render`), e.g. gmw/en-US, jpx/ja."""
+    audio: Literal["say", "play"] = "say"
+    """How callers hear prompts: "say" (Twilio's voice) or "play" (our audio files, falling
+    back to Twilio's voice for any prompt without a fresh file)."""
 
 
 class Settings(Model):

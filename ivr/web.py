@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request, url_for
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request, send_from_directory, url_for
 from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -44,6 +44,8 @@ DEFAULTS: dict[str, Any] = {
     "MENU": None,               # menu file; default $IVR_MENU or menus/free_dial.yaml
     "MENU_ARCHIVE": None,       # folder keeping every good revision, for calls in progress
     "MENU_CHECK_INTERVAL": 1.0,  # seconds between checks of the menu file for changes
+    "PROMPTS": None,            # audio folder; default prompts/ beside menus/
+    "AUDIO_MAX_AGE": 86400,     # seconds Twilio may cache an audio file (its URL changes with its content)
     "TWILIO_AUTH_TOKEN": None,  # validates X-Twilio-Signature on every webhook
     "ALLOW_UNSIGNED": False,    # explicit local-only choice to run without a token
     "PUBLIC_URL": None,         # the base URL Twilio calls, if it differs from what we see
@@ -87,7 +89,8 @@ def create_app(menu_path: str | None = None, *, clock: Clock | None = None,
     app.config.update(config or {})
     cfg = app.config
     store = MenuStore(Path(menu_path or cfg["MENU"] or default_menu_path()),
-                      Path(cfg["MENU_ARCHIVE"]) if cfg["MENU_ARCHIVE"] else None, float(cfg["MENU_CHECK_INTERVAL"]))
+                      Path(cfg["MENU_ARCHIVE"]) if cfg["MENU_ARCHIVE"] else None, float(cfg["MENU_CHECK_INTERVAL"]),
+                      Path(cfg["PROMPTS"]) if cfg["PROMPTS"] else None)
     menu = store.current().engine.menu
     token = cfg["TWILIO_AUTH_TOKEN"]
     if not token and not cfg["ALLOW_UNSIGNED"]:
@@ -142,8 +145,8 @@ def _twiml(document: str, status: int = 200) -> Response:
 @bp.before_request
 def _check_signature() -> None:
     service = _service()
-    if service.validator is None or request.endpoint == "ivr.health":
-        return
+    if service.validator is None or request.endpoint in ("ivr.health", "ivr.audio"):
+        return  # not webhooks: the health check, and the prompts' audio Twilio fetches
     url = request.url
     if service.public_url:
         url = service.public_url.rstrip("/") + request.full_path.removesuffix("?")
@@ -159,6 +162,8 @@ def _failed(exc: Exception) -> Response:
     """Never let Twilio read "an application error has occurred" to a resident."""
     if isinstance(exc, HTTPException) and exc.code == 403:
         return _twiml('<?xml version="1.0" encoding="UTF-8"?><Response><Reject /></Response>', 403)
+    if isinstance(exc, HTTPException) and request.endpoint == "ivr.audio":
+        return exc.get_response()  # a media fetch, not a call: a plain 404
     log.error("webhook %s failed: %s", request.path, type(exc).__name__, exc_info=not isinstance(exc, HTTPException))
     restart = None if request.endpoint == "ivr.incoming" else url_for("ivr.incoming")
     return _twiml(apology(_service().menu, restart))
@@ -217,6 +222,17 @@ def status() -> Response:
     return _twiml('<?xml version="1.0" encoding="UTF-8"?><Response />')
 
 
+@bp.get("/audio/<lang>/<name>")
+def audio(lang: str, name: str) -> Response:
+    """A prompt's audio file, cached by Twilio: each URL carries the file's hash (?v=), so a
+    new recording gets a new URL and the old one may be kept for as long as it likes."""
+    store = _service().store
+    response = send_from_directory(store.prompts / lang, name, mimetype="audio/wav",
+                                   max_age=int(current_app.config["AUDIO_MAX_AGE"]), conditional=True)
+    response.cache_control.public = True
+    return response
+
+
 @bp.get("/health")
 def health() -> Response:
     edition = _service().store.current()
@@ -261,4 +277,6 @@ def _respond(service: Service, edition: Edition, values: Mapping[str, str], what
                  call.version, what, step.node, type(step.action).__name__.lower())
     token = service.codec.dump(call, sid) if isinstance(step.action, (Listen, Transfer)) else ""
     root = request.script_root  # url_for, twice a webhook, was a fifth of its time
-    return _twiml(edition.renderer.render(step, f"{root}/voice/gather?s={token}", f"{root}/voice/dial?s={token}"))
+    media = (service.public_url or request.host_url).rstrip("/") + root
+    return _twiml(edition.renderer.render(step, f"{root}/voice/gather?s={token}", f"{root}/voice/dial?s={token}",
+                                          media))
