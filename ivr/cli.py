@@ -13,7 +13,8 @@ import click
 
 from .engine import Engine
 from .errors import IVRError, MenuError
-from .lint import check_file
+from .audio import default_prompts_dir
+from .lint import check_file, recording_problems
 from .menu import LanguageNode, Menu, default_menu_path, load_menu
 from .simulator import EngineLine, Event, Line, Token, interactive, parse_script, parse_time, play
 from .web import create_app
@@ -39,7 +40,9 @@ def _load(path: Path | None) -> Menu:
 def lint(menu: Path | None) -> None:
     """Check MENU and list every problem with file:line; exit 1 on any error."""
     path = menu or default_menu_path()
-    _, problems = check_file(path)
+    loaded, problems = check_file(path)
+    if loaded is not None:
+        problems += recording_problems(loaded, default_prompts_dir(path))
     for problem in problems:
         click.echo(str(problem))
     errors = sum(p.severity == "error" for p in problems)
@@ -103,8 +106,7 @@ def prompts() -> None:
 @click.option("--workers", type=click.IntRange(1, 32), help="Parallel renderers (default: up to 4).")
 def render(menu_path: Path | None, root: Path | None, workers: int | None) -> None:
     """Render every prompt in every language into PROMPTS/<lang>/<prompt>.wav (8 kHz mu-law)."""
-    from .audio import default_prompts_dir
-    from .audio import render as render_all
+    from .audio import render as render_all  # loads the synthesiser only when asked
 
     path = menu_path or default_menu_path()
     menu = _load(path)

@@ -6,12 +6,14 @@ load a menu that lint would reject.
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from pathlib import Path
 from typing import Any, Iterator
 
 from pydantic import ValidationError
 
+from .audio import MANIFEST, survey
 from .errors import Problem
 from .menu import (
     ENGINE_PROMPTS,
@@ -23,13 +25,16 @@ from .menu import (
     MenuNode,
     MessageNode,
     QuestionNode,
+    Text,
     TransferNode,
 )
 from .source import Path as SrcPath
 from .source import Source, SourceSyntaxError, parse
-from .speech import PLACEHOLDER
+from .speech import PLACEHOLDER, TEL
 
 MAX_CHOICES = 5
+_KANJI = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
+_PINYIN = re.compile(r"^[A-Za-z0-9üÜ\s.,?!;:'\-{}]*$")
 NODE_TYPES = "menu, language, message, question, eligibility, transfer, hangup"
 
 
@@ -64,6 +69,20 @@ def check_text(text: str, file: str) -> tuple[Menu | None, list[Problem]]:
     problems += checker.run()
     problems.sort(key=lambda p: (p.line, p.severity))
     return menu, problems
+
+
+def recording_problems(menu: Menu, prompts: Path) -> list[Problem]:
+    """Studio recordings made for a text the menu no longer has (callers hear Twilio's voice instead)."""
+    source = menu.source
+    if source is None or not (prompts / MANIFEST).exists():
+        return []
+    found = []
+    for item in survey(menu, prompts).stale_recordings:
+        path = ("nodes", item.prompt, "say", item.lang) if item.prompt in menu.nodes else ("prompts", item.prompt, item.lang)
+        found.append(Problem(source.file, source.line(path), f"the recording {item.lang}/{item.prompt}.wav was made "
+                             "for an older text of this prompt: record it again (until then callers hear Twilio's "
+                             "voice)", "warning"))
+    return found
 
 
 def _where(path: SrcPath) -> str:
@@ -114,6 +133,7 @@ class _Checker:
         self.keys()
         self.transfers()
         self.eligibility()
+        self.readings()
         self.graph()
         return self.problems
 
@@ -249,6 +269,37 @@ class _Checker:
                                    f"{answer!r}, which no question asks (have {', '.join(sorted(answers)) or 'none'})")
                 if rule.opens and rule.closes and rule.closes < rule.opens:
                     self.error(("eligibility", "rules", i, "closes"), f"rule {rule.id} closes before it opens")
+
+    # -- readings for the synthesiser -------------------------------------------------------
+    def all_prompts(self) -> Iterator[tuple[SrcPath, dict[str, Text]]]:
+        for name, node in self.menu.nodes.items():
+            yield ("nodes", name, "say"), node.say
+        for pid, prompt in self.menu.prompts.items():
+            yield ("prompts", pid), prompt
+        if self.menu.eligibility is not None:
+            elig = self.menu.eligibility
+            yield from ((("eligibility", f), getattr(elig, f)) for f in ("total", "none", "bring"))
+            for i, rule in enumerate(elig.rules):
+                for f in ("say", "upcoming", "closed"):
+                    if getattr(rule, f) is not None:
+                        yield ("eligibility", "rules", i, f), getattr(rule, f)
+
+    def readings(self) -> None:
+        """espeak-ng says "Chinese letter" for each kanji and reads Mandarin well only from pinyin."""
+        for path, prompt in self.all_prompts():
+            for code, text in prompt.items():
+                voice = (self.menu.languages[code].synth_voice or "") if code in self.menu.languages else ""
+                here = path + (code,)
+                if "ja" in voice and _KANJI.search(text) and not text.reading:
+                    self.error(here, f"{_where(here)} has kanji but no reading: add reading: in kana for the "
+                               "synthesiser (text: stays as it is)", "warning")
+                if "cmn" in voice and "pinyin" in voice:
+                    if not text.reading:
+                        self.error(here, f"{_where(here)} has no reading: add reading: in pinyin with tone "
+                                   "numbers (ni3 hao3) for the synthesiser", "warning")
+                    elif not _PINYIN.match(TEL.sub("", text.reading)):
+                        self.error(here, f"{_where(here)} reading is not pinyin with tone numbers (ni3 hao3)",
+                                   "warning")
 
     # -- graph ---------------------------------------------------------------------------
     def graph(self) -> None:
