@@ -11,6 +11,7 @@ from typing import Iterable, Iterator
 
 import click
 
+from .check import check, format_report, report_json
 from .engine import Engine
 from .errors import IVRError, MenuError
 from .audio import default_prompts_dir
@@ -25,7 +26,7 @@ MENU_HELP = "Menu file (default: $IVR_MENU or menus/free_dial.yaml)."
 
 @click.group()
 def cli() -> None:
-    """Voice IVR toolkit: lint, simulate and serve a YAML phone menu."""
+    """Voice IVR toolkit: lint, check, simulate and serve a YAML phone menu."""
 
 
 def _load(path: Path | None) -> Menu:
@@ -127,6 +128,22 @@ def render(menu_path: Path | None, root: Path | None, workers: int | None) -> No
         click.echo(f"  recording {key}.wav was made for an older text: record it again (it is not played)")
     for key in report.removed:
         click.echo(f"  {key}: no longer in the menu; its file can be deleted")
+
+
+@cli.command("check")
+@click.argument("menu", required=False, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+def check_command(menu: Path | None, as_json: bool) -> None:
+    """Play every path a caller can take in MENU, in every language, at representative times.
+
+    Reports keys that make the engine fail, prompts said empty or with a {placeholder} left,
+    nodes no caller reaches, silent callers who are never let go, and per language the
+    longest call (worst case) and a silent caller's call, in seconds. Exit 1 on any problem.
+    """
+    report = check(_load(menu))
+    click.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2) if as_json else format_report(report))
+    if report.problems:
+        sys.exit(1)
 
 
 def _check_lang(menu: Menu, lang: str | None) -> None:

@@ -1,0 +1,644 @@
+"""`ivr check`: play every path a caller can take, and report what lint cannot see.
+
+Lint reads the file; this module drives the real engine, through its public API only
+(`Engine.start`, `Engine.step` on copies of a `Call`), so it finds what only shows when
+calls run: a key that makes the engine fail, a prompt that comes out empty or with a
+`{placeholder}` left in it, a node no caller gets to at any time, a caller who stays
+silent and is never let go.
+
+How. At each representative moment (`moments`) a breadth-first search visits every
+state a call can be in, where a state is (node, language, retries, answers) and is
+fed every input: keys 0-9 * #, silence, yes, no and an unclear phrase where speech is
+heard, and both outcomes at a transfer. Answers are only read by eligibility nodes,
+so a state keeps only the answers that can still be heard (`_live_answers`); moments
+whose hours and eligibility rules behave alike are explored once.
+
+Timing. An utterance lasts its spoken length at a per-script rate (below), a silence
+the node's timeout, an unanswered transfer `ring_timeout`; keys and speech cost
+nothing extra. The worst case for a language is the longest time a caller can spend
+before a transfer is answered or the call hangs up, over paths that never come back
+to a place (node, language, retries: answers are left out, or one caller could take the
+questionnaire once per combination of answers). Entering a node always resets its
+retries, so such a path enters each (node, language) once: memoising on the state and
+the set entered makes this longest-simple-path search exact and small (`_longest`).
+The silent caller chooses the language (when asked) and then only keeps silent, with
+nobody answering any transfer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import re
+import shlex
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from .engine import (
+    Call,
+    DialOutcome,
+    End,
+    Engine,
+    Input,
+    Listen,
+    Press,
+    Silence,
+    Speak,
+    Step,
+    Transfer,
+    Utterance,
+)
+from .errors import Problem
+from .hours import is_open
+from .menu import EligibilityNode, LanguageNode, Menu, MenuNode, QuestionNode, Rule
+
+# Speaking rates of a text-to-speech voice, in characters a second, by script.
+LATIN_RATE = 15.0   # English, Spanish, Portuguese (~160 words a minute); also digits, spaces, punctuation
+CJK_RATE = 7.0      # Japanese kana and kanji, Chinese hanzi: about 7 characters (syllables, morae) a second
+HANGUL_RATE = 8.0   # Korean syllable blocks
+SILENT_STEP_LIMIT = 50  # a silent caller must be let go within this many inputs
+UNCLEAR = "hmm"     # speech that is neither a yes nor a no in any language
+KEYS = "0123456789*#"
+ANSWERED = ""       # script token for a transfer that staff answer: `ivr sim` needs none
+
+# Representative moments (wall-clock, in the menu's time zone). 2026-11-23 is Labour
+# Thanksgiving Day, a Monday; at 19:00 a weekday line is open and a holiday line closed.
+MOMENTS = (
+    ("weekday 10:00", dt.datetime(2026, 11, 24, 10, 0)),
+    ("weekday 21:00", dt.datetime(2026, 11, 24, 21, 0)),
+    ("Saturday 15:00", dt.datetime(2026, 11, 21, 15, 0)),
+    ("Sunday 23:00", dt.datetime(2026, 11, 22, 23, 0)),
+    ("holiday 19:00", dt.datetime(2026, 11, 23, 19, 0)),
+    ("night 03:00", dt.datetime(2026, 11, 25, 3, 0)),
+)
+RULE_HOUR = dt.time(10, 0)  # time of day used for the eligibility-rule dates
+
+
+@dataclass(frozen=True)
+class Moment:
+    label: str
+    at: dt.datetime
+    same_as: str | None = None
+    """Label of an earlier moment whose hours and rules behave the same (explored once)."""
+
+
+class State(NamedTuple):
+    node: str
+    lang: str
+    retries: int
+    answers: frozenset[tuple[str, bool]]
+    """Only the answers an eligibility node may still read."""
+
+
+class Edge(NamedTuple):
+    token: str
+    """The input as an `ivr sim` script token."""
+    target: State | None
+    """None: the call is over."""
+    seconds: float
+    end: str = ""
+    """How the call ended, when it did."""
+
+
+@dataclass(frozen=True)
+class Walk:
+    """A path a caller can take, timed."""
+
+    seconds: float
+    script: str
+    end: str
+    moment: Moment
+
+
+@dataclass
+class LanguageReport:
+    lang: str
+    states: int = 0
+    worst: Walk | None = None
+    silent: Walk | None = None
+
+
+@dataclass
+class Report:
+    file: str
+    moments: list[Moment]
+    languages: dict[str, LanguageReport]
+    never_pressing: Walk | None
+    problems: list[Problem]
+    states: int = 0
+    steps: int = 0
+    elapsed: float = 0.0
+
+
+@dataclass
+class _Graph:
+    """Every state reachable at one moment, with its outgoing edges."""
+
+    moment: Moment
+    start: State | None = None
+    start_seconds: float = 0.0
+    edges: dict[State, list[Edge]] = field(default_factory=dict)
+    parent: dict[State, tuple[State | None, str]] = field(default_factory=dict)
+    steps: int = 0
+
+
+# -- speech time --------------------------------------------------------------------------
+def _rate(ch: str) -> float:
+    code = ord(ch)
+    if 0xAC00 <= code <= 0xD7A3 or 0x1100 <= code <= 0x11FF or 0x3130 <= code <= 0x318F:
+        return HANGUL_RATE
+    if 0x3000 <= code <= 0x30FF or 0x3400 <= code <= 0x9FFF or 0xFF00 <= code <= 0xFFEF:
+        return CJK_RATE
+    return LATIN_RATE
+
+
+@lru_cache(maxsize=4096)
+def speech_seconds(text: str) -> float:
+    """How long a voice takes to say `text` (its spoken form), by the rates above."""
+    return sum(1.0 / _rate(ch) for ch in text)
+
+
+def _step_seconds(step: Step) -> float:
+    return sum(speech_seconds(u.spoken) for u in step.say)
+
+
+# -- moments ------------------------------------------------------------------------------
+def moments(menu: Menu) -> list[Moment]:
+    """The representative times, then (at 10:00) days that put every eligibility rule inside
+    its window at least once, the day after every window, and the day before them all when
+    some `upcoming` text would otherwise never be heard. All in the menu's time zone."""
+    zone = ZoneInfo(menu.menu.timezone)
+    out = [Moment(label, at.replace(tzinfo=zone)) for label, at in MOMENTS]
+    rules = menu.eligibility.rules if menu.eligibility else []
+    days = _rule_days(rules)
+    if any(r.upcoming and r.opens and all(day >= r.opens for day in days) for r in rules):
+        days[min(r.opens for r in rules if r.opens) - dt.timedelta(days=1)] = "before every rule"
+    closes = [r.closes for r in rules if r.closes]
+    if closes:
+        days[max(closes) + dt.timedelta(days=1)] = "after every rule"
+    out += [Moment(f"{label} {day}", dt.datetime.combine(day, RULE_HOUR, zone)) for day, label in sorted(days.items())]
+    return _dedupe(menu, out)
+
+
+def _rule_days(rules: list[Rule]) -> dict[dt.date, str]:
+    """Few days, each inside the windows of as many rules as possible, until every rule with a
+    window has been open on one of them (a window's first or last day is always a candidate)."""
+    waiting = [r for r in rules if r.opens or r.closes]
+    candidates = sorted({d for r in waiting for d in (r.opens, r.closes) if d})
+    days: dict[dt.date, str] = {}
+    while waiting:
+        day = max(candidates, key=lambda d: sum(_phase(r, d) == "open" for r in waiting))
+        inside = [r for r in waiting if _phase(r, day) == "open"]
+        if not inside:  # a window that closes before it opens (lint rejects it)
+            break
+        days[day] = "rules open"
+        waiting = [r for r in waiting if r not in inside]
+    return days
+
+
+def _phase(rule: Rule, day: dt.date) -> str:
+    """As the menu format defines it: upcoming before `opens`, closed after `closes`."""
+    if rule.opens and day < rule.opens:
+        return "upcoming"
+    return "closed" if rule.closes and day > rule.closes else "open"
+
+
+def _dedupe(menu: Menu, found: list[Moment]) -> list[Moment]:
+    """Moments at which every calendar is open or closed alike and every rule is in the same
+    phase give the same calls: mark the later ones `same_as` the first."""
+    zone = ZoneInfo(menu.menu.timezone)
+    rules = menu.eligibility.rules if menu.eligibility else []
+    first: dict[tuple[tuple[bool, ...], tuple[str, ...]], str] = {}
+    out = []
+    for m in found:
+        key = (tuple(is_open(c, m.at) for c in menu.hours.values()),
+               tuple(_phase(r, m.at.astimezone(zone).date()) for r in rules))
+        out.append(dataclasses.replace(m, same_as=first.get(key)))
+        first.setdefault(key, m.label)
+    return out
+
+
+# -- exploration --------------------------------------------------------------------------
+def _live_answers(engine: Engine) -> dict[str, frozenset[str]]:
+    """Per node, the answers some eligibility node may still read before a question
+    replaces them. Other answers cannot change what a caller hears, so states that
+    differ only in them are one state."""
+    menu = engine.menu
+    read = frozenset(k for r in menu.eligibility.rules for k in r.when) if menu.eligibility else frozenset()
+    sets = {name: n.answer for name, n in menu.nodes.items() if isinstance(n, QuestionNode)}
+    edges = [(src, str(t.dest), trigger) for trigger, event in engine.machine.events.items()
+             for src, ts in event.transitions.items() for t in ts]
+    live = {name: read if isinstance(n, EligibilityNode) else frozenset() for name, n in menu.nodes.items()}
+    changed = True
+    while changed:
+        changed = False
+        for src, dest, trigger in edges:
+            flows = live[dest] - {sets[src]} if trigger in ("yes", "no") and src in sets else live[dest]
+            if not flows <= live[src]:
+                live[src] = live[src] | flows
+                changed = True
+    return live
+
+
+class _Explorer:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.menu = engine.menu
+        self.live = _live_answers(engine)
+        self.problems: dict[tuple[object, ...], Problem] = {}
+        self.seen: set[str] = set()
+        self.heard: set[Utterance] = set()
+        self.file = self.menu.source.file if self.menu.source else "<menu>"
+
+    def state(self, call: Call) -> State:
+        live = self.live[call.node]
+        answers = frozenset((k, v) for k, v in call.answers.items() if k in live)
+        return State(call.node, call.lang, call.retries, answers)
+
+    def inputs(self, call: Call, action: Listen | Transfer) -> list[tuple[str, Input]]:
+        if isinstance(action, Transfer):
+            return [(ANSWERED, DialOutcome(True)), ("busy", DialOutcome(False))]
+        out: list[tuple[str, Input]] = [(k, Press(k)) for k in KEYS]
+        out.append(("wait", Silence()))
+        if action.speech:
+            lang = self.menu.languages[call.lang]
+            out += [(shlex.quote(f"say:{text}"), Speak(text)) for text in (lang.yes[0], lang.no[0], UNCLEAR)]
+        return out
+
+    def explore(self, moment: Moment) -> _Graph:
+        """Breadth-first over every state reachable at `moment`."""
+        graph, engine, at = _Graph(moment), self.engine, moment.at
+        try:
+            call, step = engine.start(at)
+        except Exception as exc:  # noqa: BLE001 - any failure of the engine is a finding
+            self.report(("start", type(exc).__name__), self.menu.menu.start,
+                        f"the engine fails when a call starts: {type(exc).__name__}: {exc}", graph, None)
+            return graph
+        graph.start = self.state(call)
+        graph.start_seconds = _step_seconds(step)
+        graph.parent[graph.start] = (None, "")
+        self.inspect(step, graph, graph.start, None)
+        calls = {graph.start: (call, step.action)}
+        queue = deque([graph.start])
+        while queue:
+            here = queue.popleft()
+            call, action = calls.pop(here)
+            assert isinstance(action, (Listen, Transfer))
+            cost = {"wait": float(action.timeout) if isinstance(action, Listen) else 0.0,
+                    "busy": float(action.ring_timeout) if isinstance(action, Transfer) else 0.0}
+            edges = graph.edges[here] = []
+            for token, event in self.inputs(call, action):
+                after = dataclasses.replace(call, answers=dict(call.answers))
+                graph.steps += 1
+                try:
+                    step = engine.step(after, event, at)
+                except Exception as exc:  # noqa: BLE001
+                    self.report(("raise", here.node, token, type(exc).__name__), here.node,
+                                f"{_describe(token)} at node {here.node} ({here.lang}) makes the engine fail: "
+                                f"{type(exc).__name__}: {exc}", graph, here, token)
+                    continue
+                self.inspect(step, graph, here, token, call)
+                seconds = cost.get(token, 0.0) + _step_seconds(step)
+                if isinstance(step.action, End):
+                    end = f"answered at {here.node}" if token == ANSWERED else f"hang-up at {step.node}"
+                    edges.append(Edge(token, None, seconds, end))
+                    continue
+                there = self.state(after)
+                edges.append(Edge(token, there, seconds))
+                if there not in graph.parent:
+                    graph.parent[there] = (here, token)
+                    calls[there] = (after, step.action)
+                    queue.append(there)
+        return graph
+
+    def inspect(self, step: Step, graph: _Graph, here: State | None, token: str | None,
+                before: Call | None = None) -> None:
+        """Record the nodes a step passed through; report empty or unfilled prompts."""
+        self.seen.add(step.node)
+        for u in step.say:
+            if u in self.heard:  # the engine says the same few utterances over and over
+                continue
+            self.heard.add(u)
+            if u.prompt in self.menu.nodes:
+                self.seen.add(u.prompt)
+            if not u.spoken.strip():
+                self.report(("empty", u.prompt, u.lang), u.prompt, f"prompt {u.prompt} says nothing in {u.lang}",
+                            graph, here, token, self._locate(u.lang, u.prompt, None))
+            for left in re.findall(r"\{[^{}]*\}?|\}", u.spoken):
+                self.report(("brace", u.prompt, u.lang, left), u.prompt,
+                            f"prompt {u.prompt} says {left!r} aloud in {u.lang}: a placeholder is not filled "
+                            f"(or a brace is stray): {u.text!r}", graph, here, token,
+                            self._locate(u.lang, u.prompt, left))
+        if isinstance(step.action, Listen) and not step.say:
+            self.report(("mute", step.node), step.node, f"node {step.node} waits for the caller without saying "
+                        "anything", graph, here, token)
+        if before is not None and token and token in KEYS and step.say and step.say[0].prompt == "invalid_key":
+            node = self.menu.nodes[before.node]
+            if isinstance(node, (MenuNode, LanguageNode)) and token in node.choices:
+                self.report(("refused", before.node, token), before.node, f"key {token} is a choice of node "
+                            f"{before.node} but the engine answers invalid_key", graph, here, token)
+
+    def _locate(self, lang: str, prompt: str, fragment: str | None) -> tuple[str | int, ...]:
+        """The YAML path of the text an utterance came from, for file:line."""
+        if prompt in self.menu.prompts:
+            return ("prompts", prompt, lang)
+        elig = self.menu.eligibility
+        if fragment and isinstance(self.menu.nodes.get(prompt), EligibilityNode) and elig is not None:
+            for name in ("total", "none", "bring"):
+                if fragment in getattr(elig, name).get(lang, ""):
+                    return ("eligibility", name, lang)
+            for i, rule in enumerate(elig.rules):
+                for name in ("say", "upcoming", "closed"):
+                    text = getattr(rule, name)
+                    if text and fragment in text.get(lang, ""):
+                        return ("eligibility", "rules", i, name, lang)
+        return ("nodes", prompt, "say", lang)
+
+    def report(self, key: tuple[object, ...], node: str, message: str, graph: _Graph | None,
+               here: State | None = None, token: str | None = None,
+               path: tuple[str | int, ...] | None = None) -> None:
+        """Keep the first occurrence of each problem, with a call that shows it (the fewest inputs)."""
+        if key in self.problems:
+            return
+        if graph is not None:
+            tokens = _script(graph, here) + ([token] if token else [])
+            replay = f"ivr sim --menu {self.file} --at {graph.moment.at.isoformat(timespec='minutes')}"
+            if tokens:
+                replay += f" --script {shlex.quote(' '.join(tokens))}"
+            message += f" [{graph.moment.label}; try: {replay}]"
+        line = self.menu.source.line(path or ("nodes", node)) if self.menu.source else 1
+        self.problems[key] = Problem(self.file, line, message)
+
+
+def _describe(token: str) -> str:
+    if token == "wait":
+        return "silence"
+    if token == "busy":
+        return "an unanswered transfer"
+    if token == ANSWERED:
+        return "an answered transfer"
+    return f"key {token}" if token in KEYS else f"speech {shlex.split(token)[0][4:]!r}"
+
+
+def _script(graph: _Graph, state: State | None) -> list[str]:
+    """The inputs that first led to `state` (breadth-first: the fewest)."""
+    tokens: list[str] = []
+    while state is not None:
+        state, token = graph.parent[state]
+        if token:
+            tokens.append(token)
+    return tokens[::-1]
+
+
+# -- silent callers, traps and dead ends -----------------------------------------------------
+class _Silent(NamedTuple):
+    steps: int
+    seconds: float
+    tokens: tuple[str, ...]
+    end: str
+
+
+def _silent_outcomes(graph: _Graph) -> tuple[dict[State, _Silent], list[list[State]]]:
+    """Where a caller who only keeps silent (and whom nobody answers) ends from each state,
+    and the loops such a caller is caught in."""
+    done: dict[State, _Silent] = {}
+    loops: list[list[State]] = []
+    stuck: set[State] = set()
+    for origin in graph.edges:
+        trail: list[tuple[State, Edge]] = []
+        on_trail: dict[State, int] = {}
+        state: State | None = origin
+        tail: _Silent | None = None
+        while state is not None and state not in done and state not in stuck:
+            if state in on_trail:
+                loops.append([s for s, _ in trail[on_trail[state]:]])
+                break
+            edge = next((e for e in graph.edges.get(state, ()) if e.token in ("wait", "busy")), None)
+            if edge is None:  # the engine failed on silence here: already reported
+                break
+            on_trail[state] = len(trail)
+            trail.append((state, edge))
+            if edge.target is None:
+                tail = _Silent(0, 0.0, (), edge.end)
+            state = edge.target
+        else:
+            if state is not None:
+                tail = done.get(state)
+        if tail is None:
+            stuck.update(s for s, _ in trail)
+            continue
+        for s, edge in reversed(trail):
+            tail = _Silent(tail.steps + 1, tail.seconds + edge.seconds, (edge.token, *tail.tokens), tail.end)
+            done[s] = tail
+    return done, loops
+
+
+def _dead_ends(graph: _Graph) -> set[State]:
+    """States from which no input at all leads to a transfer that is answered or a hang-up."""
+    back: dict[State, list[State]] = {s: [] for s in graph.edges}
+    can_end: set[State] = set()
+    for s, edges in graph.edges.items():
+        for e in edges:
+            if e.target is None:
+                can_end.add(s)
+            else:
+                back.setdefault(e.target, []).append(s)
+    queue = deque(can_end)
+    while queue:
+        for s in back.get(queue.popleft(), ()):
+            if s not in can_end:
+                can_end.add(s)
+                queue.append(s)
+    return set(graph.edges) - can_end
+
+
+# -- worst case -----------------------------------------------------------------------------
+Best = dict[str, tuple[float, tuple[str, ...], str]]  # per final language: seconds, inputs, end
+
+
+def _longest(graph: _Graph) -> Best:
+    """The longest timed path from the start to an end, per language, that never returns to a
+    place (node, language, retries). Entering a node resets its retries, so such a path enters
+    each (node, language) at most once and otherwise only climbs the retries of the node it is
+    in: the rest of the path depends only on the state and the set entered, the memo key."""
+    memo: dict[tuple[State, frozenset[tuple[str, str]]], Best] = {}
+
+    def best(state: State, entered: frozenset[tuple[str, str]]) -> Best:
+        key = (state, entered)
+        if key in memo:
+            return memo[key]
+        out: Best = {}
+        for edge in graph.edges.get(state, ()):
+            target = edge.target
+            if target is None:
+                found: Best = {state.lang: (0.0, (), edge.end)}
+            elif target == state:
+                continue
+            elif target.node == state.node and target.lang == state.lang and target.retries > state.retries:
+                found = best(target, entered)
+            elif (target.node, target.lang) in entered:
+                continue
+            else:
+                found = best(target, entered | {(target.node, target.lang)})
+            for lang, (seconds, tokens, end) in found.items():
+                total = edge.seconds + seconds
+                if lang not in out or total > out[lang][0]:
+                    out[lang] = (total, (edge.token, *tokens), end)
+        memo[key] = out
+        return out
+
+    if graph.start is None:
+        return {}
+    found = best(graph.start, frozenset({(graph.start.node, graph.start.lang)}))
+    return {lang: (graph.start_seconds + s, tokens, end) for lang, (s, tokens, end) in found.items()}
+
+
+# -- the check --------------------------------------------------------------------------------
+def check(menu: Menu) -> Report:
+    """Explore `menu` at every moment; time the worst and the silent caller per language."""
+    started = time.perf_counter()
+    explorer = _Explorer(Engine(menu))
+    when = moments(menu)
+    languages = {code: LanguageReport(code) for code in menu.languages}
+    report = Report(explorer.file, when, languages, None, [])
+    for moment in when:
+        if moment.same_as is not None:
+            continue
+        graph = explorer.explore(moment)
+        report.states += len(graph.edges)
+        report.steps += graph.steps
+        for state in graph.edges:
+            languages[state.lang].states += 1
+        for lang, (seconds, tokens, end) in _longest(graph).items():
+            _keep_longest(languages[lang], "worst", Walk(seconds, _join(tokens), end, moment))
+        _silent_checks(explorer, graph, report)
+    for name in menu.nodes:
+        if name not in explorer.seen:
+            explorer.report(("unreached", name), name, f"node {name} is never reached by any caller, in any "
+                            "language, at any checked time (a transfer counts when it rings)", None)
+    report.problems = sorted(explorer.problems.values(), key=lambda p: (p.line, p.message))
+    report.elapsed = time.perf_counter() - started
+    return report
+
+
+def _silent_checks(explorer: _Explorer, graph: _Graph, report: Report) -> None:
+    """Dead ends, traps and slow endings; the silent callers' times."""
+    if graph.start is None:
+        return
+    done, loops = _silent_outcomes(graph)
+    dead = _dead_ends(graph)
+    for state in sorted(dead, key=lambda s: (s.node, s.lang, s.retries)):
+        explorer.report(("dead", state.node), state.node, f"node {state.node} ({state.lang}, after {state.retries} "
+                        "failed tries) is a dead end: no input leads to a transfer or a hang-up", graph, state)
+    for loop in loops:
+        if not dead.intersection(loop):
+            _report_trap(explorer, graph, loop)
+    for state, outcome in done.items():
+        if outcome.steps > SILENT_STEP_LIMIT:
+            explorer.report(("slow", state.node), state.node, f"a silent caller at node {state.node} "
+                            f"({state.lang}) needs {outcome.steps} inputs to be let go (limit "
+                            f"{SILENT_STEP_LIMIT})", graph, state)
+    never = _silent_walk(graph, done, None)
+    if never and (report.never_pressing is None or never.seconds > report.never_pressing.seconds):
+        report.never_pressing = never
+    first = explorer.menu.nodes[graph.start.node]
+    for lang, entry in report.languages.items():
+        if isinstance(first, LanguageNode):  # the caller picks the language, then keeps silent
+            key = next((k for k, code in first.choices.items() if code == lang), None)
+            walk = _silent_walk(graph, done, key) if key else None
+        else:
+            walk = _silent_walk(graph, done, None) if graph.start.lang == lang else None
+        if walk:
+            _keep_longest(entry, "silent", walk)
+
+
+def _report_trap(explorer: _Explorer, graph: _Graph, loop: list[State]) -> None:
+    """One problem per loop, shown from the state of it a caller reaches with the fewest inputs."""
+    entry = min(loop, key=lambda s: len(_script(graph, s)))
+    around = loop[loop.index(entry):] + loop[:loop.index(entry)]
+    nodes = " -> ".join([s.node for s in around] + [entry.node])
+    tokens = " ".join(next(e.token for e in graph.edges[s] if e.token in ("wait", "busy")) for s in around)
+    explorer.report(("trap", frozenset(s.node for s in loop)), entry.node,
+                    f"a silent caller is never let go: {nodes} repeats forever ({tokens}, nobody answering)",
+                    graph, entry, tokens)
+
+
+def _silent_walk(graph: _Graph, done: dict[State, _Silent], first: str | None) -> Walk | None:
+    """The call of a caller who presses `first` (if any) at the start and then keeps silent."""
+    assert graph.start is not None
+    seconds, state = graph.start_seconds, graph.start
+    tokens: tuple[str, ...] = ()
+    if first is not None:
+        edge = next((e for e in graph.edges.get(graph.start, ()) if e.token == first), None)
+        if edge is None:
+            return None
+        seconds, tokens = seconds + edge.seconds, (first,)
+        if edge.target is None:
+            return Walk(seconds, first, edge.end, graph.moment)
+        state = edge.target
+    if state not in done:
+        return None
+    rest = done[state]
+    return Walk(seconds + rest.seconds, _join(tokens + rest.tokens), rest.end, graph.moment)
+
+
+def _keep_longest(entry: LanguageReport, name: str, walk: Walk) -> None:
+    current = getattr(entry, name)
+    if current is None or walk.seconds > current.seconds:
+        setattr(entry, name, walk)
+
+
+def _join(tokens: tuple[str, ...]) -> str:
+    return " ".join(t for t in tokens if t)
+
+
+# -- output -------------------------------------------------------------------------------------
+def _walk_text(walk: Walk | None, reached: bool = True) -> str:
+    if walk is None:
+        return "never ends (see the problems)" if reached else "-"
+    return f"{walk.seconds:4.0f} s  {walk.moment.label}, {walk.end}: {walk.script or '(no input)'}"
+
+
+def format_report(report: Report) -> str:
+    """The report as people read it: the moments, each language, then the problems."""
+    lines = [f"{report.file}: {report.states} states, {report.steps} inputs played in {report.elapsed:.1f} s",
+             "moments:"]
+    width = max(len(m.label) for m in report.moments)
+    for m in report.moments:
+        same = f"  behaves as {m.same_as}" if m.same_as else ""
+        lines.append(f"  {m.label:<{width}}  {m.at.isoformat(timespec='minutes')}{same}")
+    for entry in report.languages.values():
+        reached = entry.states > 0
+        lines.append(f"{entry.lang}: {entry.states} states" + ("" if reached else " (no caller gets this language)"))
+        lines.append(f"  worst case     {_walk_text(entry.worst, reached)}")
+        lines.append(f"  silent caller  {_walk_text(entry.silent, reached)}")
+    lines.append(f"never pressing a key: {_walk_text(report.never_pressing).strip()}")
+    lines += [str(p) for p in report.problems]
+    lines.append(f"{report.file}: " + (f"{len(report.problems)} problem(s)" if report.problems else "OK"))
+    return "\n".join(lines)
+
+
+def _walk_json(walk: Walk | None) -> dict[str, object] | None:
+    if walk is None:
+        return None
+    return {"seconds": round(walk.seconds, 1), "script": walk.script, "end": walk.end,
+            "moment": walk.moment.label, "at": walk.moment.at.isoformat(timespec="minutes")}
+
+
+def report_json(report: Report) -> dict[str, object]:
+    return {
+        "file": report.file, "states": report.states, "steps": report.steps,
+        "elapsed": round(report.elapsed, 2),
+        "moments": [{"label": m.label, "at": m.at.isoformat(timespec="minutes"), "same_as": m.same_as}
+                    for m in report.moments],
+        "languages": {code: {"states": e.states, "worst": _walk_json(e.worst), "silent": _walk_json(e.silent)}
+                      for code, e in report.languages.items()},
+        "never_pressing": _walk_json(report.never_pressing),
+        "problems": [str(p) for p in report.problems],
+    }
+
+

@@ -1,0 +1,251 @@
+"""`ivr check` plays every path: the real menu passes, broken small menus are caught, times add up."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import MENU_PATH
+
+from ivr.check import (
+    Report,
+    State,
+    _Explorer,
+    _Graph,
+    _longest,
+    check,
+    format_report,
+    moments,
+    speech_seconds,
+)
+from ivr.cli import cli
+from ivr.engine import Engine
+from ivr.lint import check_text
+from ivr.menu import Menu, load_menu
+
+TINY = """\
+menu: {name: Tiny, version: "1", start: main, main_menu: main, operator: desk, default_language: en}
+languages:
+  en: {name: English, say_language: en-US, voice: Polly.Joanna, speech: en-US, yes: ["yes"], no: ["no"]}
+hours:
+  office: {timezone: Asia/Tokyo, weekdays: "09:00-17:00"}
+prompts:
+  invalid_key: {en: Sorry.}
+  no_input: {en: Sorry.}
+  not_understood: {en: Sorry.}
+  restart: {en: Again.}
+eligibility:
+  total: {en: "You get {points} yen."}
+  none: {en: Nothing for you.}
+  bring: {en: Bring your card.}
+  rules:
+    - id: card
+      when: {has_card: true}
+      points: 5000
+      opens: 2022-01-01
+      closes: 2023-02-28
+      say: {en: "Card points until {closes}."}
+nodes:
+  main:
+    type: menu
+    say:
+      en: Press 1 for staff, 2 to leave, 3 for points.
+    choices:
+      "1": desk
+      "2": bye
+      "3": q_card
+  q_card:
+    type: question
+    answer: has_card
+    say: {en: "Do you have a card? Say yes or no."}
+    "yes": result
+    "no": result
+  result:
+    type: eligibility
+    next: bye
+  desk:
+    type: transfer
+    to: "+81120950178"
+    hours: office
+    closed: bye
+    unanswered: bye
+  bye:
+    type: hangup
+    say: {en: Goodbye.}
+"""
+
+
+def tiny(text: str = TINY) -> Menu:
+    """A menu from text, even one lint rejects: check must stand on its own."""
+    menu, _ = check_text(text, "tiny.yaml")
+    assert menu is not None
+    return menu
+
+
+def problems(report: Report) -> list[str]:
+    return [str(p) for p in report.problems]
+
+
+@pytest.fixture(scope="module")
+def free_dial() -> Report:
+    return check(load_menu(MENU_PATH))
+
+
+def test_the_free_dial_passes(free_dial: Report) -> None:
+    assert problems(free_dial) == []
+    assert set(free_dial.languages) == {"ja", "en", "zh", "ko", "es", "pt"}
+    for entry in free_dial.languages.values():
+        assert entry.states > 100
+        assert entry.worst is not None and entry.silent is not None
+        assert entry.worst.seconds >= entry.silent.seconds > 60  # the fraud warning alone is long
+    assert free_dial.elapsed < 30
+
+
+def test_the_free_dial_moments_cover_hours_and_rules(free_dial: Report) -> None:
+    labels = {m.label: m.same_as for m in free_dial.moments}
+    assert labels["holiday 19:00"] == "weekday 21:00"  # a holiday evening is closed like a weekday night
+    assert labels["Saturday 15:00"] == "weekday 10:00"
+    assert "after every rule 2023-03-01" in labels
+    explored = [m for m in free_dial.moments if m.same_as is None]
+    assert len(explored) == 4
+
+
+def test_the_worst_case_replays_as_a_sim_script(free_dial: Report) -> None:
+    walk = free_dial.languages["en"].worst
+    assert walk is not None and walk.end.startswith(("hang-up", "answered"))
+    result = CliRunner().invoke(cli, ["sim", "--menu", str(MENU_PATH), "--json", "--script", walk.script,
+                                      "--at", walk.moment.at.isoformat()])
+    events = [json.loads(line) for line in result.output.splitlines()]
+    assert result.exit_code == 0
+    assert events[-1]["type"] in ("hangup", "transfer") and events[-1]["node"] == walk.end.split()[-1]
+
+
+def test_a_silent_loop_is_a_trap() -> None:
+    looping = TINY.replace("      en: Press 1 for staff, 2 to leave, 3 for points.\n",
+                           "      en: Press 1 for staff, 2 to leave, 3 for points.\n    on_give_up: main\n")
+    assert check_text(looping, "tiny.yaml")[1] == []  # lint sees a way out (key 1 or 2)
+    found = problems(check(tiny(looping)))
+    assert len(found) == 1
+    assert "a silent caller is never let go: main -> main -> main -> main repeats forever" in found[0]
+    assert found[0].startswith("tiny.yaml:23: error: ")
+
+
+def test_a_give_up_back_to_an_unanswered_transfer_is_a_trap() -> None:
+    text = TINY.replace('    to: "+81120950178"\n    hours: office\n    closed: bye\n    unanswered: bye',
+                        '    to: "+81120950178"\n    hours: office\n    closed: bye\n    unanswered: main')
+    text = text.replace("      en: Press 1 for staff, 2 to leave, 3 for points.\n",
+                        "      en: Press 1 for staff, 2 to leave, 3 for points.\n    on_give_up: desk\n")
+    found = problems(check(tiny(text)))
+    assert any("main -> main -> main -> desk -> main repeats forever (wait wait wait busy" in p for p in found)
+
+
+def test_a_placeholder_left_in_an_eligibility_text_is_reported() -> None:
+    text = TINY.replace("Card points until {closes}.", "Card points until {deadline}.")
+    found = problems(check(tiny(text)))
+    assert len(found) == 1
+    assert "says '{deadline}' aloud in en" in found[0]
+    assert found[0].startswith("tiny.yaml:21: error: ")  # the rule's en text
+    assert "--at 2022-01-01T10:00+09:00 --script '3 1'" in found[0]  # only said while the rule is open
+
+
+def test_a_brace_lint_lets_through_is_reported() -> None:
+    text = TINY.replace("Card points until {closes}.", "Card points until {closes date}.")
+    assert check_text(text, "tiny.yaml")[1] == []
+    assert any("'{closes date}'" in p for p in problems(check(tiny(text))))
+
+
+def test_an_engine_failure_is_reported() -> None:
+    text = TINY.replace("  en: {name: English,", "  ja: {name: 日本語, say_language: ja-JP, voice: Polly.Mizuki, "
+                        "speech: ja-JP, yes: [はい], no: [いいえ]}\n  en: {name: English,")
+    text = text.replace("    type: hangup\n    say: {en: Goodbye.}",  # no node has Japanese text
+                        "    type: hangup\n    say: {en: Goodbye.}\n  start:\n    type: language\n"
+                        "    say: {en: For English press 1., ja: 日本語は2。}\n"
+                        '    choices: {"1": en, "2": ja}\n    default: en\n    next: main')
+    text = text.replace("start: main,", "start: start,")
+    found = problems(check(tiny(text)))
+    assert any("key 2 at node start (en) makes the engine fail: KeyError: 'ja'" in p for p in found)
+
+
+def test_a_node_no_caller_reaches_is_reported() -> None:
+    text = TINY.replace('weekdays: "09:00-17:00"', 'weekdays: "closed"')
+    found = problems(check(tiny(text)))
+    assert found == [("tiny.yaml:40: error: node desk is never reached by any caller, in any language, "
+                      "at any checked time (a transfer counts when it rings)")]
+
+
+def test_a_dead_end_is_reported() -> None:
+    text = TINY.replace('"1": desk\n      "2": bye\n      "3": q_card', '"1": main').replace(
+        "default_language: en}", "default_language: en}\nkeys: {operator: null, main_menu: null}").replace(
+        "      en: Press 1 for staff, 2 to leave, 3 for points.\n",
+        "      en: Press 1.\n    on_give_up: main\n")
+    found = problems(check(tiny(text)))
+    assert any("node main (en, after 0 failed tries) is a dead end" in p for p in found)
+    assert not any("never let go" in p for p in found)  # said once, as the dead end
+
+
+def test_speech_time_by_script() -> None:
+    assert speech_seconds("a" * 15) == pytest.approx(1.0)
+    assert speech_seconds("あ漢" * 7) == pytest.approx(2.0)
+    assert speech_seconds("가" * 8) == pytest.approx(1.0)
+
+
+def test_worst_case_grows_with_a_longer_message() -> None:
+    base = check(tiny()).languages["en"]
+    intro = "Welcome to the tiny line. " * 10
+    text = TINY.replace("start: main,", "start: intro,").replace(
+        "nodes:\n", f"nodes:\n  intro:\n    type: message\n    say: {{en: {intro.strip()}}}\n    next: main\n")
+    longer = check(tiny(text)).languages["en"]
+    assert base.worst and base.silent and longer.worst and longer.silent
+    assert 0 < base.silent.seconds <= base.worst.seconds
+    assert longer.worst.seconds == pytest.approx(base.worst.seconds + speech_seconds(intro.strip()))
+    assert longer.silent.seconds == pytest.approx(base.silent.seconds + speech_seconds(intro.strip()))
+
+
+def _slowest(graph: _Graph, state: State, seen: frozenset[tuple[str, str, int]]) -> float:
+    """By brute force: the longest way to an end from `state` that never repeats a place."""
+    best = float("-inf")
+    for edge in graph.edges[state]:
+        if edge.target is None:
+            best = max(best, edge.seconds)
+        elif edge.target[:3] not in seen:  # node, language, retries
+            best = max(best, edge.seconds + _slowest(graph, edge.target, seen | {edge.target[:3]}))
+    return best
+
+
+def test_the_longest_path_is_the_longest_simple_path() -> None:
+    """The memoised search agrees with trying every path that never repeats a state."""
+    menu = tiny()
+    explorer = _Explorer(Engine(menu))
+    for moment in moments(menu):
+        graph = explorer.explore(moment)
+        assert graph.start is not None
+        brute = graph.start_seconds + _slowest(graph, graph.start, frozenset({graph.start[:3]}))
+        assert _longest(graph)["en"][0] == pytest.approx(brute)
+
+
+def test_cli(tmp_path: Path) -> None:
+    good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
+    good.write_text(TINY, encoding="utf-8")
+    bad.write_text(TINY.replace("Card points until {closes}.", "Card points until {closes date}."), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", str(good)])
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip().endswith(f"{good}: OK")
+    assert "  worst case " in result.output and "  silent caller " in result.output
+    result = CliRunner().invoke(cli, ["check", str(bad), "--json"])
+    assert result.exit_code == 1
+    data = json.loads(result.output)
+    assert data["languages"]["en"]["worst"]["seconds"] > 0
+    assert len(data["problems"]) == 1 and "{closes date}" in data["problems"][0]
+    unusable = tmp_path / "unusable.yaml"
+    unusable.write_text(TINY.replace("Card points until {closes}.", "Card points until {deadline}."), encoding="utf-8")
+    result = CliRunner().invoke(cli, ["check", str(unusable)])
+    assert result.exit_code == 1 and result.output.startswith("Error: the menu cannot be used:")
+
+
+def test_report_text_names_every_language(free_dial: Report) -> None:
+    text = format_report(free_dial)
+    assert text.splitlines()[-1] == f"{MENU_PATH}: OK" or text.rstrip().endswith(": OK")
+    for code in ("ja", "en", "zh", "ko", "es", "pt"):
+        assert f"\n{code}: " in text
