@@ -17,6 +17,8 @@ from .errors import IVRError, MenuError
 from .audio import default_prompts_dir
 from .lint import check_file, recording_problems
 from .menu import LanguageNode, Menu, default_menu_path, load_menu
+from .menu_coverage import Coverage
+from .scenarios import FileRun, Outcome, Runner, default_scenario_dir, run_file, scenario_files, summary
 from .simulator import EngineLine, Event, Line, Token, interactive, parse_script, parse_time, play
 from .web import create_app
 from .wire import WireLine, client_transport, http_transport
@@ -144,6 +146,62 @@ def check_command(menu: Path | None, as_json: bool) -> None:
     click.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2) if as_json else format_report(report))
     if report.problems:
         sys.exit(1)
+
+
+@cli.command("test")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--menu", "menu_path", type=click.Path(path_type=Path), help=MENU_HELP)
+@click.option("--coverage", "with_coverage", is_flag=True,
+              help="Also list the nodes, keys and prompts that no scenario exercised (engine path).")
+def test_command(paths: tuple[Path, ...], menu_path: Path | None, with_coverage: bool) -> None:
+    """Play the scenarios in PATHS (YAML files or folders; default tests/scenarios) through the engine
+    and through the TwiML service; exit 1 unless every scenario passes on both.
+
+    The format is in docs/scenarios.md.
+    """
+    path = menu_path or default_menu_path()
+    menu = _load(path)
+    files = scenario_files(paths or [default_scenario_dir()])
+    if not files:
+        raise click.ClickException(f"no scenario files (*.yaml) in {', '.join(map(str, paths)) or 'tests/scenarios'}")
+    coverage = Coverage(menu) if with_coverage else None
+    web_log = logging.getLogger("ivr.web")
+    level = web_log.level
+    web_log.setLevel(logging.ERROR)  # the unsigned-mode warning is expected here
+    try:
+        runs = _run_scenarios(Runner(menu, path, coverage), files)
+    finally:
+        web_log.setLevel(level)
+    failures = [o for run in runs for by_path in run.outcomes for o in by_path.values() if not o.passed]
+    if failures:
+        click.secho("\nFailures", bold=True)
+        for outcome in failures:
+            click.echo(outcome.report() + "\n")
+    passed = all(run.passed for run in runs)
+    click.secho("\n" + summary(runs), fg="green" if passed else "red", bold=True)
+    if coverage is not None:
+        click.echo("\n" + coverage.report())
+    sys.exit(0 if passed else 1)
+
+
+def _run_scenarios(runner: Runner, files: list[Path]) -> list[FileRun]:
+    """Play each file, printing a line per scenario as it goes."""
+    menu = runner.menu
+    click.secho(f"Scenarios for {menu.menu.name} (menu version {menu.menu.version}, {runner.menu_path})", bold=True)
+    runs: list[FileRun] = []
+    for file in files:
+        runs.append(run_file(runner, file))
+        click.echo(str(file))
+        for problem in runs[-1].problems:
+            click.secho(f"  {problem}", fg="red")
+        for by_path in runs[-1].outcomes:
+            marks = "  ".join(_mark(outcome) + " " + name for name, outcome in by_path.items())
+            click.echo(f"  {marks}  {next(iter(by_path.values())).scenario.name}")
+    return runs
+
+
+def _mark(outcome: Outcome) -> str:
+    return click.style("PASS", fg="green") if outcome.passed else click.style("FAIL", fg="red", bold=True)
 
 
 def _check_lang(menu: Menu, lang: str | None) -> None:

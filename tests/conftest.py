@@ -1,16 +1,19 @@
-"""Shared fixtures: the real menu, its engine, and a helper that plays scripted calls."""
+"""Shared fixtures: the real menu, its engine, a helper that plays scripted calls, and the
+collection of the YAML scenarios in tests/scenarios (one test per scenario per path)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from functools import cache
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Iterator
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from ivr.engine import Engine
 from ivr.menu import Menu, load_menu
+from ivr.scenarios import PATHS, Runner, Scenario, ScenarioFileError, load_file
 from ivr.simulator import EngineLine, Event, parse_script, play
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,3 +107,56 @@ def scenario_scripts() -> list[tuple[str, dt.datetime]]:
         out.append((f"{key} 5 1 'say:{yes}' 'say:{no}' 'say:{yes}' 'say:{yes}'", jst(2022, 7, 1, 10, 0)))
     out.append(("wait wait wait 2", jst(2026, 12, 6, 23, 0)))
     return out
+
+
+# -- YAML scenarios (docs/scenarios.md): `ivr test` and pytest play the same files ------------
+SCENARIO_DIR = ROOT / "tests" / "scenarios"
+
+
+@cache
+def scenario_runner() -> Runner:
+    """One runner (one engine, one TwiML service) for the whole session."""
+    return Runner(load_menu(MENU_PATH), MENU_PATH)
+
+
+def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
+    if file_path.suffix in (".yaml", ".yml") and SCENARIO_DIR in file_path.parents:
+        return ScenarioFile.from_parent(parent, path=file_path)
+    return None
+
+
+class ScenarioFile(pytest.File):
+    """A scenario file: a broken one fails collection with its file:line problems."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        try:
+            scenarios = load_file(self.path, scenario_runner().menu)
+        except ScenarioFileError as exc:
+            raise self.CollectError(str(exc)) from None
+        for scenario in scenarios:
+            for path in PATHS:
+                yield ScenarioItem.from_parent(self, name=f"{scenario.name}[{path}]", scenario=scenario, path_name=path)
+
+
+class ScenarioFailed(Exception):
+    """Carries the report `ivr test` prints for the same failure."""
+
+
+class ScenarioItem(pytest.Item):
+    def __init__(self, *, scenario: Scenario, path_name: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.scenario = scenario
+        self.path_name = path_name
+
+    def runtest(self) -> None:
+        outcome = scenario_runner().run(self.scenario, self.path_name)
+        if not outcome.passed:
+            raise ScenarioFailed(outcome.report())
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, ScenarioFailed):
+            return str(excinfo.value)
+        return str(super().repr_failure(excinfo, style))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.scenario.line - 1, f"scenario {self.scenario.name} [{self.path_name}]"
