@@ -157,7 +157,10 @@ def synthesise(text: str, voice: str) -> tuple[Any, int]:
         with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
             _engine.save_to_file(text, str(raw))
             _engine.runAndWait()
-        samples, rate = soundfile.read(str(raw), dtype="float32")
+        try:
+            samples, rate = soundfile.read(str(raw), dtype="float32")
+        except (OSError, RuntimeError) as exc:  # soundfile.LibsndfileError is a RuntimeError
+            raise RuntimeError(f"espeak-ng produced no audio for voice {voice}: {exc}") from None
     return samples, int(rate)
 
 
@@ -176,7 +179,10 @@ def to_telephone(samples: Any, rate: int, path: Path) -> None:
 
 def _render_one(job: tuple[str, str, str]) -> str:
     text, voice, path = job
-    samples, rate = synthesise(text, voice)
+    try:
+        samples, rate = synthesise(text, voice)
+    except RuntimeError:  # espeak through pyttsx3 now and then writes no file: once more, then give up
+        samples, rate = synthesise(text, voice)
     to_telephone(samples, rate, Path(path))
     return _hash(Path(path).read_bytes())
 

@@ -81,9 +81,14 @@ def sim(menu_path: Path | None, script: str | None, at: str | None, lang: str | 
         if url:
             line = WireLine(http_transport(url, auth_token, when if at else None), menu)
         elif in_process:
-            logging.getLogger("ivr.web").setLevel(logging.ERROR)
-            app = create_app(str(menu_path) if menu_path else None, clock=lambda: when,
-                             config={"ALLOW_UNSIGNED": True, "STATE_SECRET": secrets.token_hex(16)})
+            web_log = logging.getLogger("ivr.web")
+            level = web_log.level
+            web_log.setLevel(logging.ERROR)  # unsigned on purpose: no warning
+            try:
+                app = create_app(str(menu_path) if menu_path else None, clock=lambda: when,
+                                 config={"ALLOW_UNSIGNED": True, "STATE_SECRET": secrets.token_hex(16)})
+            finally:
+                web_log.setLevel(level)
             line = WireLine(client_transport(app.test_client()), menu)
         else:
             line = EngineLine(Engine(menu), when)

@@ -199,6 +199,9 @@ class _Checker:
             here = path + (code,)
             if code not in self.menu.languages:
                 self.error(here, f"{_where(path)} has text for {code!r}, which is not under languages:", "warning")
+            if "{" in PLACEHOLDER.sub("", TEL.sub("", text)) or "}" in PLACEHOLDER.sub("", TEL.sub("", text)):
+                self.error(here, f"{_where(here)} has a brace that is neither {{tel:...}} nor a {{placeholder}}; "
+                           "remove it (the voice would read it out)")
             unknown = set(PLACEHOLDER.findall(text)) - fields
             if unknown:
                 allowed = ", ".join("{" + f + "}" for f in sorted(fields)) or "none"

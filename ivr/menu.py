@@ -98,6 +98,8 @@ class Language(Model):
     """Twilio <Gather language="..."> speech-recognition code, e.g. ja-JP, cmn-Hans-CN."""
     yes: list[str] = Field(min_length=1)
     no: list[str] = Field(min_length=1)
+    unsure: list[str] = Field(default_factory=list)
+    """Answers that are neither ("I don't know"): the question is asked again."""
     date_format: str = "{year}-{month:02d}-{day:02d}"
     """How dates are spoken: {year} {month} {day} {month_name}."""
     month_names: list[str] = Field(default_factory=list)

@@ -55,6 +55,8 @@ def _pattern(word: str) -> re.Pattern[str]:
 def yes_or_no(heard: str, lang: Language) -> bool | None:
     """True for yes, False for no, None when the answer is unclear (both, or neither)."""
     text = _normalise(heard)
+    if any(_pattern(w).search(text) for w in lang.unsure):
+        return None
     said_no = False
     for word in sorted(lang.no, key=len, reverse=True):  # 没有 holds 有, 안 했어요 holds 했어요:
         text, found = _pattern(word).subn(" ", text)  # take the no-words out before looking for yes

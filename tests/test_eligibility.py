@@ -145,3 +145,16 @@ def test_phone_numbers_and_braces_in_rule_texts(engine) -> None:  # type: ignore
     elig = elig.model_copy(update={"rules": [*elig.rules[:-1], texted]})
     sentences = explain(elig, {"has_card": False}, ROUND2.date(), "en", engine.menu.languages["en"])
     assert any(s.startswith("Call {tel:0120-95-0178} by ") for s in sentences)
+
+
+@pytest.mark.parametrize(("lang", "heard_text"), [
+    ("en", "I'm not sure"), ("en", "I don't know"), ("ja", "わからないです"), ("zh", "不知道"),
+    ("ko", "잘 모르겠어요"), ("es", "no sé"), ("pt", "não sei"),
+])
+def test_unsure_answers_are_asked_again(menu, lang: str, heard_text: str) -> None:  # type: ignore[no-untyped-def]
+    assert yes_or_no(heard_text, menu.languages[lang]) is None
+
+
+def test_not_having_applied_is_a_no(menu) -> None:  # type: ignore[no-untyped-def]
+    assert yes_or_no("I haven't applied", menu.languages["en"]) is False
+    assert yes_or_no("I've applied for one", menu.languages["en"]) is True

@@ -170,3 +170,8 @@ def test_retry_settings_belong_to_nodes_that_listen() -> None:
 def test_a_choice_on_the_repeat_key_is_refused_even_without_global_keys() -> None:
     text = GOOD.replace('"2": bye', '"*": bye').replace("    type: menu\n", "    type: menu\n    global_keys: false\n")
     only(text, r"key \* in node main is already the global repeat key", 18)
+
+
+@pytest.mark.parametrize("text", ["Goodbye {name", "Goodbye name}", "Goodbye {2}", "Goodbye {a b}"])
+def test_stray_braces_are_refused(text: str) -> None:
+    only(GOOD.replace("{en: Goodbye.}", f'{{en: "{text}"}}'), r"has a brace that is neither", 26)
