@@ -228,7 +228,7 @@ def test_the_longest_path_is_the_longest_simple_path() -> None:
 def test_cli(tmp_path: Path) -> None:
     good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
     good.write_text(TINY, encoding="utf-8")
-    bad.write_text(TINY.replace("Card points until {closes}.", "Card points until {closes date}."), encoding="utf-8")
+    bad.write_text(TINY.replace('weekdays: "09:00-17:00"', 'weekdays: "closed"'), encoding="utf-8")
     result = CliRunner().invoke(cli, ["check", str(good)])
     assert result.exit_code == 0, result.output
     assert result.output.rstrip().endswith(f"{good}: OK")
@@ -237,7 +237,7 @@ def test_cli(tmp_path: Path) -> None:
     assert result.exit_code == 1
     data = json.loads(result.output)
     assert data["languages"]["en"]["worst"]["seconds"] > 0
-    assert len(data["problems"]) == 1 and "{closes date}" in data["problems"][0]
+    assert len(data["problems"]) == 1 and "node desk is never reached" in data["problems"][0]
     unusable = tmp_path / "unusable.yaml"
     unusable.write_text(TINY.replace("Card points until {closes}.", "Card points until {deadline}."), encoding="utf-8")
     result = CliRunner().invoke(cli, ["check", str(unusable)])
