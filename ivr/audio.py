@@ -143,25 +143,32 @@ def survey(menu: Menu, root: Path) -> Survey:
 _engine: Any = None
 
 
-def synthesise(text: str, voice: str) -> tuple[Any, int]:
-    """Speak `text` with espeak-ng through pyttsx3; return (samples, sample rate)."""
+def synthesise(text: str, voice: str, attempts: int = 3) -> tuple[Any, int]:
+    """Speak `text` with espeak-ng through pyttsx3; return (samples, sample rate).
+
+    pyttsx3's espeak driver now and then finishes without writing the audio (an empty or
+    missing file): such a render is tried again, and refused if it never succeeds.
+    """
     import pyttsx3
     import soundfile
 
     global _engine
     if _engine is None:  # one engine per process, made in the process that uses it
         _engine = pyttsx3.init("espeak")
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "raw.wav"
-        _engine.setProperty("voice", voice)
-        with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
-            _engine.save_to_file(text, str(raw))
-            _engine.runAndWait()
-        try:
-            samples, rate = soundfile.read(str(raw), dtype="float32")
-        except (OSError, RuntimeError) as exc:  # soundfile.LibsndfileError is a RuntimeError
-            raise RuntimeError(f"espeak-ng produced no audio for voice {voice}: {exc}") from None
-    return samples, int(rate)
+    for _ in range(attempts):
+        with tempfile.TemporaryDirectory() as tmp:
+            raw = Path(tmp) / "raw.wav"
+            _engine.setProperty("voice", voice)
+            with contextlib.redirect_stdout(io.StringIO()):  # pyttsx3 prints "Audio saved to ..."
+                _engine.save_to_file(text, str(raw))
+                _engine.runAndWait()
+            try:
+                samples, rate = soundfile.read(str(raw), dtype="float32")
+            except (OSError, RuntimeError):  # soundfile.LibsndfileError is a RuntimeError
+                continue
+        if len(samples):
+            return samples, int(rate)
+    raise RuntimeError(f"espeak-ng produced no audio for voice {voice} after {attempts} tries: {text[:40]!r}")
 
 
 def to_telephone(samples: Any, rate: int, path: Path) -> None:
@@ -179,10 +186,7 @@ def to_telephone(samples: Any, rate: int, path: Path) -> None:
 
 def _render_one(job: tuple[str, str, str]) -> str:
     text, voice, path = job
-    try:
-        samples, rate = synthesise(text, voice)
-    except RuntimeError:  # espeak through pyttsx3 now and then writes no file: once more, then give up
-        samples, rate = synthesise(text, voice)
+    samples, rate = synthesise(text, voice)
     to_telephone(samples, rate, Path(path))
     return _hash(Path(path).read_bytes())
 

@@ -47,7 +47,8 @@ def _build(text: str, file: str, prompts: Path) -> Edition:
 
 
 class MenuStore:
-    """Also watches the prompts' manifest, so newly rendered or recorded audio is played."""
+    """Also watches the prompts' audio, so a new render or recording is played, and a removed
+    file is said by Twilio's voice instead."""
 
     def __init__(self, path: Path, archive: Path | None = None, interval: float = 1.0,
                  prompts: Path | None = None) -> None:
@@ -86,8 +87,11 @@ class MenuStore:
         return found
 
     def _stat(self) -> tuple[int, ...]:
+        """The menu file, the audio manifest, and each language's audio folder (a file added
+        or removed there changes the folder's mtime)."""
         stamp: tuple[int, ...] = ()
-        for path in (self.path, self.prompts / MANIFEST):
+        folders = sorted(p for p in self.prompts.iterdir() if p.is_dir()) if self.prompts.is_dir() else []
+        for path in (self.path, self.prompts / MANIFEST, *folders):
             try:
                 info = path.stat()
                 stamp += (info.st_mtime_ns, info.st_size)

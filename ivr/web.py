@@ -162,14 +162,15 @@ def _failed(exc: Exception) -> Response:
     """Never let Twilio read "an application error has occurred" to a resident."""
     if isinstance(exc, HTTPException) and exc.code == 403:
         return _twiml('<?xml version="1.0" encoding="UTF-8"?><Response><Reject /></Response>', 403)
-    if isinstance(exc, HTTPException) and request.endpoint == "ivr.audio":
-        return exc.get_response()  # a media fetch, not a call: a plain 404
     log.error("webhook %s failed: %s", request.path, type(exc).__name__, exc_info=not isinstance(exc, HTTPException))
     restart = None if request.endpoint == "ivr.incoming" else url_for("ivr.incoming")
     return _twiml(apology(_service().menu, restart))
 
 
 def _not_found(exc: HTTPException) -> Response:
+    """An unknown URL restarts the call; a missing audio file is a plain 404 (Twilio skips it)."""
+    if request.endpoint == "ivr.audio":
+        return exc.get_response()
     return _twiml(apology(_service().menu, url_for("ivr.incoming")))
 
 
