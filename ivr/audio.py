@@ -191,6 +191,13 @@ def _render_one(job: tuple[str, str, str]) -> str:
     return _hash(Path(path).read_bytes())
 
 
+def synthesisers(workers: int = 1) -> ProcessPoolExecutor:
+    """Processes to synthesise in. espeak-ng runs only there, never in the calling process:
+    a pyttsx3 engine must not cross a fork or a thread, and its library has crashed a host
+    process on the way out. Spawned, so they inherit nothing."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+
+
 @dataclass
 class Report:
     rendered: list[str]
@@ -205,16 +212,11 @@ def render(menu: Menu, root: Path, workers: int | None = None,
     """Render every prompt whose audio is missing or out of date; leave recordings alone."""
     state = survey(menu, root)
     jobs = [(item.synth, item.voice, str(audio_file(root, item))) for item in state.to_render]
-    workers = workers or min(4, os.cpu_count() or 1)
-    if len(jobs) > 8 and workers > 1:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(workers, mp_context=context) as pool:
+    done: list[tuple[str, str]] = []
+    if jobs:
+        with synthesisers(min(workers or 4, os.cpu_count() or 1, len(jobs))) as pool:
             hashes = pool.map(_render_one, jobs, chunksize=4)
-            keys = (progress or iter)(item.key for item in state.to_render)
-            done = list(zip(keys, hashes))
-    else:
-        keys = (progress or iter)(item.key for item in state.to_render)
-        done = [(key, _render_one(job)) for key, job in zip(keys, jobs)]
+            done = list(zip((progress or iter)(item.key for item in state.to_render), hashes))
     by_key = {item.key: item for item in state.to_render}
     for key, file_hash in done:
         state.entries[key] = Entry(by_key[key].text_hash, file_hash, "rendered")

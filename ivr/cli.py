@@ -11,10 +11,10 @@ from typing import Iterable, Iterator
 
 import click
 
+from .audio import default_prompts_dir
 from .check import check, format_report, report_json
 from .engine import Engine
-from .errors import IVRError, MenuError
-from .audio import default_prompts_dir
+from .errors import GraphError, IVRError, MenuError
 from .lint import check_file, recording_problems
 from .menu import LanguageNode, Menu, default_menu_path, load_menu
 from .menu_coverage import Coverage
@@ -207,6 +207,38 @@ def _run_scenarios(runner: Runner, files: list[Path]) -> list[FileRun]:
 
 def _mark(outcome: Outcome) -> str:
     return click.style("PASS", fg="green") if outcome.passed else click.style("FAIL", fg="red", bold=True)
+
+
+@cli.command()
+@click.argument("menu", required=False, type=click.Path(path_type=Path))
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="File to write, e.g. menu.svg; its suffix gives the format.")
+@click.option("--format", "fmt", help="svg, png, pdf or dot (the Graphviz source), when the suffix does not say.")
+@click.option("--layout", help="Graphviz layout: dot, sfdp or neato (default: dot for small menus, sfdp for large).")
+def graph(menu: Path | None, output: Path, fmt: str | None, layout: str | None) -> None:
+    """Draw MENU as a diagram: a shape and colour per node type, keys on the edges,
+    transfers marked 24/7 or with their hours, and the keys that work everywhere in a legend.
+
+    Needs Graphviz (apt-get install graphviz) and the graph extra (pip install -e '.[graph]').
+    """
+    from . import graph as diagrams  # optional: Graphviz is looked for only here
+
+    fmt = (fmt or output.suffix.lstrip(".")).lower()
+    if fmt not in diagrams.FORMATS:
+        raise click.BadParameter(f"cannot draw {fmt!r}; use {', '.join(diagrams.FORMATS)} "
+                                 "(a suffix of -o, or --format)", param_hint="-o/--format")
+    if layout is not None and layout not in diagrams.LAYOUTS:
+        raise click.BadParameter(f"{layout!r} is not one of {', '.join(diagrams.LAYOUTS)}", param_hint="--layout")
+    if not output.parent.is_dir():
+        raise click.ClickException(f"cannot write {output}: the folder {output.parent} does not exist; "
+                                   "create it first or choose another -o")
+    loaded = _load(menu)
+    try:
+        drawing = diagrams.build(loaded, layout)
+        output.write_bytes(diagrams.draw(drawing, fmt))
+    except (GraphError, OSError) as exc:
+        raise click.ClickException(f"cannot draw {output}: {exc}") from None
+    click.echo(f"{output}: {len(loaded.nodes)} nodes, {fmt}, {drawing.engine} layout")
 
 
 def _check_lang(menu: Menu, lang: str | None) -> None:

@@ -2,7 +2,8 @@
 
     IVRError                 the root: the CLI prints it as "Error: ..." and exits non-zero
     ├── MenuError            a menu file that cannot be served (carries every Problem found)
-    └── ScriptError          a simulator script or option that cannot be understood
+    ├── ScriptError          a simulator script or option that cannot be understood
+    └── GraphError           a diagram that cannot be drawn (Graphviz missing or failing)
 
 Front ends catch IVRError; anything else is a bug.
 """
@@ -40,3 +41,7 @@ class MenuError(IVRError):
 
 class ScriptError(IVRError):
     """A simulator script token, date or option that cannot be understood."""
+
+
+class GraphError(IVRError):
+    """A menu diagram cannot be drawn: Graphviz (the package or its programs) is missing or failed."""

@@ -16,7 +16,7 @@ import soxr
 from click.testing import CliRunner
 
 from conftest import MENU_PATH, WEEKDAY_MORNING
-from ivr.audio import audio_file, catalogue, read_manifest, render, synthesise
+from ivr.audio import audio_file, catalogue, read_manifest, render, synthesise, synthesisers
 from ivr.cli import cli
 from ivr.menu import Menu, load_menu
 from ivr.web import create_app
@@ -166,8 +166,9 @@ def test_an_offline_recogniser_hears_the_english_prompts_as_written(menu: Menu) 
                             + " | ".join(f"( {p} )" for p in phrases) + ";\n")  # after add_word: all words known
     decoder.activate_search("prompts")
     heard_right = []
-    for item in items:
-        samples, rate = synthesise(item.synth, item.voice)
+    with synthesisers() as pool:
+        spoken = list(pool.map(synthesise, [i.synth for i in items], [i.voice for i in items]))
+    for item, (samples, rate) in zip(items, spoken):
         pad = np.zeros(4000, dtype=np.int16)
         pcm = np.concatenate([pad, (soxr.resample(samples, rate, 16000) * 32767).astype(np.int16), pad])
         decoder.start_utt()
