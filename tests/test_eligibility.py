@@ -64,7 +64,7 @@ def test_before_the_second_windows_open(call: Caller) -> None:
 def test_first_round(call: Caller) -> None:
     text = result(call, "1 2 2 2", at=jst(2021, 6, 1, 10, 0))
     assert "25 percent" in text and "up to 5,000 yen" in text and "Round-one applications close on December 31, 2021." in text
-    assert "From January 1, 2022, in the second round" in text
+    assert "From January 1, 2022, people who did not apply in the first round can receive up to 5,000 yen in the second round" in text
 
 
 def test_after_the_programme_ended_it_says_so(call: Caller) -> None:

@@ -154,7 +154,7 @@ def test_coverage_lists_what_was_never_exercised(menu: Menu, tmp_path: Path) -> 
     assert "main (2, 3, 4, 5)" in report
     assert "* (repeat) NEVER pressed" in report
     en = next(line for line in report.splitlines() if line.strip().startswith("en "))
-    assert en.split()[1] == "5/45"  # language, fraud_warning, main, card_info, card_desk
+    assert en.split()[1] == "5/46"  # language, fraud_warning, main, card_info, card_desk
 
 
 def test_a_closed_transfer_counts_as_entered(menu: Menu, tmp_path: Path) -> None:
