@@ -19,6 +19,7 @@ from .lint import check_file, recording_problems
 from .menu import LanguageNode, Menu, default_menu_path, load_menu
 from .menu_coverage import Coverage
 from .scenarios import FileRun, Outcome, Runner, default_scenario_dir, run_file, scenario_files, summary
+from .speaker import Speaker
 from .simulator import EngineLine, Event, Line, Token, interactive, parse_script, parse_time, play
 from .web import create_app
 from .wire import WireLine, client_transport, http_transport
@@ -65,8 +66,9 @@ def lint(menu: Path | None) -> None:
 @click.option("--url", help="Play the call against a running TwiML service, as Twilio would.")
 @click.option("--in-process", is_flag=True, help="Play the call through the TwiML service, in this process.")
 @click.option("--auth-token", envvar="IVR_TWILIO_AUTH_TOKEN", help="Sign --url requests like Twilio.")
+@click.option("--speak", is_flag=True, help="Also say each prompt aloud (pyttsx3), where the machine has audio.")
 def sim(menu_path: Path | None, script: str | None, at: str | None, lang: str | None, as_json: bool,
-        url: str | None, in_process: bool, auth_token: str | None) -> None:
+        url: str | None, in_process: bool, auth_token: str | None, speak: bool) -> None:
     """Place a simulated call. Without --script, type keys; Enter alone is silence; words are speech; q hangs up.
 
     By default the call runs through the engine; --in-process and --url run it through the
@@ -95,10 +97,17 @@ def sim(menu_path: Path | None, script: str | None, at: str | None, lang: str | 
         if not as_json:
             click.secho(f"Call to {menu.menu.name} (menu version {menu.menu.version}) at "
                         f"{when.isoformat(timespec='minutes')}", bold=True)
-        for event in play(line, tokens, lang):
-            shown = json.dumps(event, ensure_ascii=False) if as_json else _human(event, script is None)
-            if shown:
-                click.echo(shown)
+        speaker = Speaker(menu, lambda text: click.secho(f"note: {text}", err=True, fg="yellow")) if speak else None
+        try:
+            for event in play(line, tokens, lang):
+                shown = json.dumps(event, ensure_ascii=False) if as_json else _human(event, script is None)
+                if shown:
+                    click.echo(shown)
+                if speaker:
+                    speaker(event)
+        finally:
+            if speaker:
+                speaker.close()
     except IVRError as exc:
         raise click.ClickException(str(exc)) from None
 
