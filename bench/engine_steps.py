@@ -1,6 +1,7 @@
-"""Engine steps per second on the free-dial menu and on generated menus of 10 to 1,000 nodes.
+"""Engine steps per second, webhook cost and menu load time, on the free-dial menu and on
+generated menus of 10, 100 and 1,000 nodes.
 
-Run:  python bench/engine_steps.py [--seconds 1.0]
+Run:  python bench/engine_steps.py [--seconds 0.5] [--rounds 3]
 
 Every figure is also given as a ratio to the 10-node menu measured in the same run,
 so a noisy, shared machine still shows whether the per-step cost stays flat.
@@ -10,18 +11,27 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import logging
 import random
+import re
+import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
+
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from synthetic import synthetic_menu  # noqa: E402
+from synthetic import synthetic_menu_data  # noqa: E402
 
 from ivr.engine import End, Engine, Input, Press, Silence, Speak, Transfer  # noqa: E402
-from ivr.menu import Menu, load_menu  # noqa: E402
+from ivr.lint import check_text  # noqa: E402
+from ivr.menu import Menu, default_menu_path, load_menu  # noqa: E402
+from ivr.web import create_app  # noqa: E402
 
 AT = dt.datetime(2022, 7, 1, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
 INPUTS: list[Input] = [Press(k) for k in "1234567890*"] + [Silence(), Speak("yes"), Speak("no")]
@@ -42,17 +52,62 @@ def steps_per_second(menu: Menu, seconds: float, seed: int = 1) -> float:
     return steps / seconds
 
 
+def load_seconds(text: str) -> float:
+    """Parse, validate and lint a menu file's text (what the service does on each change)."""
+    began = time.perf_counter()
+    check_text(text, "menu.yaml")
+    return time.perf_counter() - began
+
+
+def webhook_us(path: Path, seconds: float) -> float:
+    """Microseconds per /voice/gather webhook through the whole Flask app, in this process,
+    once the TwiML of the steps walked is cached (a first pass warms it, as a live service is)."""
+    client = create_app(str(path), clock=lambda: AT, config={"ALLOW_UNSIGNED": True, "STATE_SECRET": "b"}).test_client()
+    walk(client, seconds)
+    return walk(client, seconds)
+
+
+def walk(client: Any, seconds: float) -> float:
+    params = {"CallSid": "CA1", "From": "+819000000000"}
+    body = client.post("/voice", data=params).get_data(as_text=True)
+    count, deadline, began = 0, time.perf_counter() + seconds, time.perf_counter()
+    while time.perf_counter() < deadline:
+        action = re.search(r'action="([^"]+)"', body)
+        if action is None:  # the call ended: place another
+            body = client.post("/voice", data=params).get_data(as_text=True)
+            continue
+        key = "1" if count % 7 else "3"
+        body = client.post(action.group(1).replace("&amp;", "&"), data={**params, "Digits": key}).get_data(as_text=True)
+        count += 1
+    return (time.perf_counter() - began) * 1e6 / count
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=1.0, help="time per measurement")
+    parser.add_argument("--seconds", type=float, default=0.5, help="time per measurement")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds; medians are shown")
     args = parser.parse_args()
-    menus = {f"{n} nodes": synthetic_menu(n) for n in (10, 100, 1000)}
-    menus["free dial"] = load_menu()
-    rates = {name: steps_per_second(menu, args.seconds) for name, menu in menus.items()}
-    base = rates["10 nodes"]
-    print(f"{'menu':<12} {'steps/s':>10} {'us/step':>9} {'vs 10 nodes':>12}")
-    for name, rate in rates.items():
-        print(f"{name:<12} {rate:>10,.0f} {1e6 / rate:>9.1f} {rate / base:>11.2f}x")
+    logging.getLogger("ivr.web").setLevel(logging.ERROR)
+    texts = {f"{n} nodes": yaml.safe_dump(synthetic_menu_data(n), allow_unicode=True) for n in (10, 100, 1000)}
+    texts["free dial"] = default_menu_path().read_text(encoding="utf-8")
+    samples: dict[str, list[tuple[float, float, float]]] = {name: [] for name in texts}
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for name, text in texts.items():
+            paths[name] = Path(tmp) / name.replace(" ", "_") / "menu.yaml"
+            paths[name].parent.mkdir()
+            paths[name].write_text(text, encoding="utf-8")
+        for _ in range(args.rounds):  # interleaved, so a noisy neighbour slows every size alike
+            for name, text in texts.items():
+                menu = load_menu(paths[name])
+                samples[name].append((steps_per_second(menu, args.seconds), webhook_us(paths[name], args.seconds),
+                                      load_seconds(text)))
+    rows = {name: tuple(statistics.median(col) for col in zip(*runs)) for name, runs in samples.items()}
+    base_rate, base_hook, base_load = rows["10 nodes"]
+    print(f"{'menu':<10} {'steps/s':>9} {'vs 10':>6} {'us/webhook':>11} {'vs 10':>6} {'load ms':>8} {'vs 10':>7}")
+    for name, (rate, hook, load) in rows.items():
+        print(f"{name:<10} {rate:>9,.0f} {rate / base_rate:>5.2f}x {hook:>11.0f} {hook / base_hook:>5.2f}x "
+              f"{load * 1000:>8.1f} {load / base_load:>6.1f}x")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,32 @@
+"""The benchmarks run (briefly) and print their figures; no time is asserted here."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from conftest import ROOT
+
+
+def run(*args: str) -> str:
+    result = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_engine_benchmark_prints_every_size() -> None:
+    out = run("bench/engine_steps.py", "--seconds", "0.02", "--rounds", "1")
+    for row in ("10 nodes", "100 nodes", "1000 nodes", "free dial"):
+        assert row in out
+    assert "us/webhook" in out
+
+
+def test_memory_benchmark_prints_its_figures() -> None:
+    out = run("bench/memory.py", "--calls", "1100")
+    assert "RSS after 1,100 calls" in out and "one call's state" in out
+
+
+def test_webhook_benchmark_compares_with_both_baselines() -> None:
+    out = run("bench/webhooks.py", "--seconds", "0.5", "--callers", "2")
+    for row in ("constant", "tutorial", "ivr", "ivr vs tutorial"):
+        assert row in out
