@@ -10,7 +10,7 @@ from typing import Any
 
 from ivr.web import create_app
 
-__all__ = ["app", "create_app"]
+__all__ = ["app", "create_app"]  # noqa: F822 (app is made on first use, below)
 
 
 def __getattr__(name: str) -> Any:

@@ -102,7 +102,7 @@ def main() -> None:
                 menu = load_menu(paths[name])
                 samples[name].append((steps_per_second(menu, args.seconds), webhook_us(paths[name], args.seconds),
                                       load_seconds(text)))
-    rows = {name: tuple(statistics.median(col) for col in zip(*runs)) for name, runs in samples.items()}
+    rows = {name: tuple(statistics.median(col) for col in zip(*runs, strict=True)) for name, runs in samples.items()}
     base_rate, base_hook, base_load = rows["10 nodes"]
     print(f"{'menu':<10} {'steps/s':>9} {'vs 10':>6} {'us/webhook':>11} {'vs 10':>6} {'load ms':>8} {'vs 10':>7}")
     for name, (rate, hook, load) in rows.items():

@@ -216,7 +216,7 @@ def render(menu: Menu, root: Path, workers: int | None = None,
     if jobs:
         with synthesisers(min(workers or 4, os.cpu_count() or 1, len(jobs))) as pool:
             hashes = pool.map(_render_one, jobs, chunksize=4)
-            done = list(zip((progress or iter)(item.key for item in state.to_render), hashes))
+            done = list(zip((progress or iter)(item.key for item in state.to_render), hashes, strict=True))
     by_key = {item.key: item for item in state.to_render}
     for key, file_hash in done:
         state.entries[key] = Entry(by_key[key].text_hash, file_hash, "rendered")

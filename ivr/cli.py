@@ -137,7 +137,7 @@ def render(menu_path: Path | None, root: Path | None, workers: int | None) -> No
     try:
         report = render_all(menu, root, workers, progress)
     except (ImportError, RuntimeError, OSError) as exc:
-        raise click.ClickException(f"cannot render: {exc}; is espeak-ng installed (apt-get install espeak-ng)?")
+        raise click.ClickException(f"cannot render: {exc}; is espeak-ng installed (apt-get install espeak-ng)?") from None
     click.echo(f"{root}: {len(report.rendered)} rendered, {report.unchanged} unchanged, "
                f"{len(report.recorded)} studio recording(s) kept")
     for key in report.stale_recordings:

@@ -152,7 +152,7 @@ class Engine:
 
     def _transitions(self) -> list[dict[str, object]]:
         """The menu's edges as `transitions` dicts (also what `ivr graph` draws)."""
-        menu, out = self.menu, []
+        menu, out = self.menu, list[dict[str, object]]()
         for name, node in menu.nodes.items():
             def edge(trigger: str, dest: str, source: str = name) -> None:
                 out.append({"trigger": trigger, "source": source, "dest": dest})

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import deque
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Mapping
 
 from pydantic import ValidationError
 
@@ -191,7 +191,7 @@ class _Checker:
             if lang.month_names and len(lang.month_names) != 12:
                 self.error(("languages", code, "month_names"), "month_names needs exactly 12 names, January first")
 
-    def check_prompt(self, path: SrcPath, prompt: dict[str, str], fields: set[str] = frozenset()) -> None:  # type: ignore[assignment]
+    def check_prompt(self, path: SrcPath, prompt: Mapping[str, str], fields: frozenset[str] = frozenset()) -> None:
         missing = [code for code in self.menu.languages if not (prompt.get(code) or "").strip()]
         if missing:
             self.error(path, f"{_where(path)} has no text for {', '.join(missing)}; add a line for each language")
@@ -219,14 +219,14 @@ class _Checker:
             self.check_prompt(("prompts", pid), prompt)
         elig = self.menu.eligibility
         if elig is not None:
-            self.check_prompt(("eligibility", "total"), elig.total, {"points"})
+            self.check_prompt(("eligibility", "total"), elig.total, frozenset({"points"}))
             self.check_prompt(("eligibility", "none"), elig.none)
             self.check_prompt(("eligibility", "bring"), elig.bring)
             for i, rule in enumerate(elig.rules):
                 for field in ("say", "upcoming", "closed"):
                     prompt = getattr(rule, field)
                     if prompt is not None:
-                        self.check_prompt(("eligibility", "rules", i, field), prompt, {"points", "opens", "closes"})
+                        self.check_prompt(("eligibility", "rules", i, field), prompt, frozenset({"points", "opens", "closes"}))
 
     # -- keys ----------------------------------------------------------------------------
     def keys(self) -> None:

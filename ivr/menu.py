@@ -274,8 +274,8 @@ LISTENING = (MenuNode, LanguageNode, QuestionNode)
 class Menu(Model):
     menu: Info
     languages: dict[str, Language] = Field(min_length=1)
-    settings: Settings = Settings()
-    keys: Keys = Keys()
+    settings: Settings = Field(default_factory=Settings)
+    keys: Keys = Field(default_factory=Keys)
     hours: dict[str, Calendar] = Field(default_factory=dict)
     prompts: dict[str, Prompt] = Field(default_factory=dict)
     """Prompts said by the engine itself: invalid_key, no_input, not_understood, restart."""

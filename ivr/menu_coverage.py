@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from .engine import Engine, Press, Step
 from .menu import EligibilityNode, LanguageNode, Menu, MenuNode, QuestionNode
@@ -46,7 +46,7 @@ def _sentences(menu: Menu) -> list[_Sentence]:
     elig = menu.eligibility
     if elig is None:
         return []
-    texts: list[tuple[str, dict[str, str]]] = [
+    texts: list[tuple[str, Mapping[str, str]]] = [
         ("eligibility.total", elig.total), ("eligibility.none", elig.none), ("eligibility.bring", elig.bring)]
     for rule in elig.rules:
         for kind in ("say", "upcoming", "closed"):

@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request, send_from_directory, url_for
 from twilio.request_validator import RequestValidator
+from flask.typing import ResponseReturnValue
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -167,7 +168,7 @@ def _failed(exc: Exception) -> Response:
     return _twiml(apology(_service().menu, restart))
 
 
-def _not_found(exc: HTTPException) -> Response:
+def _not_found(exc: HTTPException) -> ResponseReturnValue:
     """An unknown URL restarts the call; a missing audio file is a plain 404 (Twilio skips it)."""
     if request.endpoint == "ivr.audio":
         return exc.get_response()
@@ -224,7 +225,7 @@ def status() -> Response:
 
 
 @bp.get("/audio/<lang>/<name>")
-def audio(lang: str, name: str) -> Response:
+def audio(lang: str, name: str) -> ResponseReturnValue:
     """A prompt's audio file, cached by Twilio: each URL carries the file's hash (?v=), so a
     new recording gets a new URL and the old one may be kept for as long as it likes."""
     store = _service().store

@@ -168,7 +168,7 @@ def test_an_offline_recogniser_hears_the_english_prompts_as_written(menu: Menu) 
     heard_right = []
     with synthesisers() as pool:
         spoken = list(pool.map(synthesise, [i.synth for i in items], [i.voice for i in items]))
-    for item, (samples, rate) in zip(items, spoken):
+    for item, (samples, rate) in zip(items, spoken, strict=True):
         pad = np.zeros(4000, dtype=np.int16)
         pcm = np.concatenate([pad, (soxr.resample(samples, rate, 16000) * 32767).astype(np.int16), pad])
         decoder.start_utt()

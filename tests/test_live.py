@@ -73,7 +73,7 @@ def test_a_broken_change_is_refused_and_logged_with_its_line(menu: Path, tmp_pat
             reply = client.post("/voice", data={"CallSid": "CA1"})
         assert reply.status_code == 200
         assert client.get("/health").json["version"] == "2026.11.1"  # type: ignore[index]
-        assert f"menu change refused, still serving 2026.11.1+" in caplog.text
+        assert "menu change refused, still serving 2026.11.1+" in caplog.text
         assert f"{menu}:" in caplog.text
         caplog.clear()
     save(menu, edited(good))
