@@ -84,7 +84,7 @@ class Service:
 def create_app(menu_path: str | None = None, *, clock: Clock | None = None,
                config: Mapping[str, Any] | None = None) -> Flask:
     """Build the service. Configuration: DEFAULTS, then IVR_* environment variables, then `config`."""
-    app = Flask("ivr")
+    app = Flask("ivr", static_folder=None)  # no static files: audio has its own route
     app.config.update(DEFAULTS)
     app.config.from_prefixed_env("IVR")
     app.config.update(config or {})
