@@ -208,20 +208,21 @@ class Report:
 
 
 def render(menu: Menu, root: Path, workers: int | None = None,
-           progress: Callable[[Iterable[str]], Iterator[str]] | None = None) -> Report:
+           progress: Callable[[Iterable[PromptText]], Iterator[PromptText]] | None = None) -> Report:
     """Render every prompt whose audio is missing or out of date; leave recordings alone."""
     state = survey(menu, root)
     jobs = [(item.synth, item.voice, str(audio_file(root, item))) for item in state.to_render]
-    done: list[tuple[str, str]] = []
-    if jobs:
-        with synthesisers(min(workers or 4, os.cpu_count() or 1, len(jobs))) as pool:
-            hashes = pool.map(_render_one, jobs, chunksize=4)
-            done = list(zip((progress or iter)(item.key for item in state.to_render), hashes, strict=True))
-    by_key = {item.key: item for item in state.to_render}
-    for key, file_hash in done:
-        state.entries[key] = Entry(by_key[key].text_hash, file_hash, "rendered")
-    write_manifest(root, state.entries)
-    return Report([k for k, _ in done], len(state.fresh), [i.key for i in state.recorded],
+    done: list[str] = []
+    try:
+        if jobs:
+            with synthesisers(min(workers or 4, os.cpu_count() or 1, len(jobs))) as pool:
+                hashes = pool.map(_render_one, jobs, chunksize=4)
+                for item, file_hash in zip((progress or iter)(state.to_render), hashes, strict=True):
+                    state.entries[item.key] = Entry(item.text_hash, file_hash, "rendered")
+                    done.append(item.key)
+    finally:  # even when a render fails or is interrupted: our files must never pass for recordings
+        write_manifest(root, state.entries)
+    return Report(done, len(state.fresh), [i.key for i in state.recorded],
                   [i.key for i in state.stale_recordings], state.removed)
 
 

@@ -11,7 +11,7 @@ from typing import Iterable, Iterator
 
 import click
 
-from .audio import default_prompts_dir
+from .audio import PromptText, default_prompts_dir
 from .check import check, format_report, report_json
 from .engine import Engine
 from .errors import GraphError, IVRError, MenuError
@@ -129,9 +129,10 @@ def render(menu_path: Path | None, root: Path | None, workers: int | None) -> No
     menu = _load(path)
     root = root or default_prompts_dir(path)
 
-    def progress(keys: Iterable[str]) -> Iterator[str]:
-        items = list(keys)
-        with click.progressbar(items, label=f"Rendering {len(items)} prompt(s)", file=sys.stderr) as bar:
+    def progress(prompts: Iterable[PromptText]) -> Iterator[PromptText]:
+        items = list(prompts)
+        with click.progressbar(items, label=f"Rendering {len(items)} prompt(s)", file=sys.stderr,
+                               item_show_func=lambda item: item.key if item else "") as bar:
             yield from bar
 
     try:

@@ -36,7 +36,7 @@ from .menu import (
 )
 from .speech import display, spoken, yes_or_no
 
-MAX_CHAIN = 64  # nodes entered in one step without waiting for the caller (lint forbids loops)
+MAX_CHAIN = 64  # nodes entered in one step without waiting for the caller (lint forbids loops of them)
 
 
 # -- inputs --------------------------------------------------------------------------------
@@ -127,6 +127,8 @@ class Call:
     retries: int = 0
     answers: dict[str, bool] = field(default_factory=dict)
     ended: bool = False
+    restarts: int = 0
+    """How often the service had to start this call again after a fault (see web.MAX_RESTARTS)."""
 
 
 def _trigger_for_key(key: str) -> str:

@@ -6,6 +6,7 @@ load a menu that lint would reject.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections import deque
 from pathlib import Path
@@ -30,7 +31,7 @@ from .menu import (
 )
 from .source import Path as SrcPath
 from .source import Source, SourceSyntaxError, parse
-from .speech import PLACEHOLDER, TEL
+from .speech import PLACEHOLDER, TEL, format_date
 
 MAX_CHOICES = 5
 _KANJI = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
@@ -155,7 +156,8 @@ class _Checker:
                 yield base + ("closed",), node.closed
             yield base + ("unanswered",), node.unanswered
         if isinstance(node, LISTENING):
-            yield base + ("on_give_up",), node.on_give_up or self.menu.menu.operator
+            default_end = node.next if isinstance(node, LanguageNode) else self.menu.menu.operator  # as the engine
+            yield base + ("on_give_up",), node.on_give_up or default_end
             if node.global_keys:
                 if self.menu.keys.main_menu:
                     yield base, self.menu.menu.main_menu
@@ -190,6 +192,12 @@ class _Checker:
         for code, lang in self.menu.languages.items():
             if lang.month_names and len(lang.month_names) != 12:
                 self.error(("languages", code, "month_names"), "month_names needs exactly 12 names, January first")
+                continue
+            try:
+                format_date(dt.date(2026, 12, 7), lang)
+            except (KeyError, IndexError, ValueError) as exc:
+                self.error(("languages", code, "date_format"), f"date_format {lang.date_format!r} cannot be used "
+                           f"({type(exc).__name__}: {exc}); use {{year}} {{month}} {{day}} {{month_name}}")
 
     def check_prompt(self, path: SrcPath, prompt: Mapping[str, str], fields: frozenset[str] = frozenset()) -> None:
         missing = [code for code in self.menu.languages if not (prompt.get(code) or "").strip()]
@@ -334,16 +342,23 @@ class _Checker:
         for name in sorted(seen - can_end):
             self.error(("nodes", name), f"a call that enters node {name} can never end (no path to a transfer or "
                        "hang-up); add a way out")
-        # Messages chain without waiting for the caller: a cycle of them would never stop talking.
-        for name, node in nodes.items():
-            chain, current = [name], node
-            while isinstance(current, (MessageNode, EligibilityNode)):
-                nxt = current.next
-                if nxt == name:
-                    self.error(("nodes", name), f"messages loop forever: {' -> '.join(chain + [nxt])}; "
-                               "end the chain at a menu, question, transfer or hang-up")
-                    break
-                if nxt in chain:
-                    break
+        # Messages, and transfers outside their hours, lead on without waiting for the caller:
+        # a cycle of them would never stop talking.
+        for name in nodes:
+            chain, nxt = [name], self.passes_to(name)
+            while nxt is not None and nxt not in chain:
                 chain.append(nxt)
-                current = nodes[nxt]
+                nxt = self.passes_to(nxt)
+            if nxt == name:
+                self.error(("nodes", name), f"messages loop forever: {' -> '.join(chain + [nxt])}; "
+                           "end the chain at a menu, question or hang-up")
+
+    def passes_to(self, name: str) -> str | None:
+        """Where a node leads without any input from the caller, if anywhere."""
+        node = self.menu.nodes[name]
+        if isinstance(node, (MessageNode, EligibilityNode)):
+            return node.next
+        if isinstance(node, TransferNode) and node.closed:
+            calendar = self.menu.hours.get(node.hours)
+            return node.closed if calendar is not None and not calendar.always_open else None
+        return None

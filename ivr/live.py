@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import re
 import tempfile
 import threading
 import time
@@ -38,11 +40,15 @@ class Edition:
     renderer: Renderer
 
 
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
 def _build(text: str, file: str, prompts: Path) -> Edition:
     menu, problems = check_text(text, file)
     if menu is None or any(p.severity == "error" for p in problems):
         raise MenuError(problems)
-    revision = f"{menu.menu.version}+{hashlib.sha256(text.encode()).hexdigest()[:8]}"
+    revision = f"{menu.menu.version}+{_digest(text)}"
     return Edition(revision, Engine(menu, revision), Renderer(menu, playable(menu, prompts)))
 
 
@@ -55,7 +61,9 @@ class MenuStore:
         self.path = path
         self.prompts = prompts or default_prompts_dir(path)
         self.interval = interval
-        default = Path(tempfile.gettempdir()) / "ivr-menus" / hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+        # Default: a folder of this user's only, so nobody else can plant a menu in it.
+        owner = f"ivr-menus-{os.getuid()}" if hasattr(os, "getuid") else "ivr-menus"
+        default = Path(tempfile.gettempdir()) / owner / hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
         self.archive = archive or default
         self._lock = threading.Lock()
         self._editions: OrderedDict[str, Edition] = OrderedDict()
@@ -75,16 +83,25 @@ class MenuStore:
         return self._current
 
     def edition(self, revision: str) -> Edition | None:
-        """The menu a call began on, if it can still be found."""
+        """The menu a call began on, if it can still be found (and is what its name says)."""
         found = self._editions.get(revision)
-        if found is None and revision.replace("+", "").replace(".", "").isalnum():
-            saved = self.archive / f"{revision}.yaml"
-            if saved.is_file():
+        if found is not None or "+" not in revision:
+            return found
+        digest = revision.rsplit("+", 1)[1]
+        saved = self.archive / f"{digest}.yaml"
+        if not re.fullmatch(r"[0-9a-f]{8}", digest) or not saved.is_file():
+            return None
+        with self._lock:  # one thread rebuilds it; the others then find it
+            found = self._editions.get(revision)
+            if found is None:
                 try:
-                    found = self._remember(_build(saved.read_text(encoding="utf-8"), str(self.path), self.prompts))
-                except MenuError:
+                    text = saved.read_text(encoding="utf-8")
+                    if _digest(text) != digest:
+                        return None
+                    found = self._remember(_build(text, str(self.path), self.prompts))
+                except (MenuError, OSError, UnicodeDecodeError):
                     return None
-        return found
+            return found
 
     def _stat(self) -> tuple[int, ...]:
         """The menu file, the audio manifest, and each language's audio folder (a file added
@@ -117,15 +134,18 @@ class MenuStore:
     def _load(self, text: str) -> Edition:
         edition = self._remember(_build(text, str(self.path), self.prompts))
         try:
-            self.archive.mkdir(parents=True, exist_ok=True)
-            saved = self.archive / f"{edition.revision}.yaml"
-            if not saved.exists():
-                saved.write_text(text, encoding="utf-8")
+            self.archive.mkdir(mode=0o700, parents=True, exist_ok=True)
+            saved = self.archive / f"{_digest(text)}.yaml"
+            if not saved.exists():  # written whole, then renamed: another worker never reads half a file
+                partial = saved.with_suffix(f".{os.getpid()}.tmp")
+                partial.write_text(text, encoding="utf-8")
+                os.replace(partial, saved)
         except OSError as exc:
             log.warning("cannot archive menu revision %s: %s", edition.revision, exc)
         return edition
 
     def _remember(self, edition: Edition) -> Edition:
+        """Keep the most recently used revisions (the dict is only changed under the lock or at start)."""
         self._editions[edition.revision] = edition
         self._editions.move_to_end(edition.revision)
         while len(self._editions) > KEEP:

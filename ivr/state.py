@@ -29,20 +29,21 @@ class StateCodec:
         self._max_age = max_age
 
     def dump(self, call: Call, call_sid: str) -> str:
-        payload: list[Any] = [_bind(call_sid), call.node, call.lang, call.version, call.retries, call.answers]
+        payload: list[Any] = [_bind(call_sid), call.node, call.lang, call.version, call.retries, call.answers,
+                              call.restarts]
         return self._signer.sign(base64_encode(json.dumps(payload, separators=(",", ":")))).decode()
 
     def load(self, token: str, call_sid: str) -> Call | None:
         try:
             payload = json.loads(base64_decode(self._signer.unsign(token, max_age=self._max_age)))
-            bound, node, lang, version, retries, answers = payload
+            bound, node, lang, version, retries, answers, restarts = payload
             if bound != _bind(call_sid):
                 return None
             if not (isinstance(node, str) and isinstance(lang, str) and isinstance(version, str)
-                    and isinstance(retries, int) and isinstance(answers, dict)):
+                    and isinstance(retries, int) and isinstance(answers, dict) and isinstance(restarts, int)):
                 return None
             return Call(node=node, lang=lang, version=version, retries=retries,
-                        answers={str(k): bool(v) for k, v in answers.items()})
+                        answers={str(k): bool(v) for k, v in answers.items()}, restarts=restarts)
         except (BadData, ValueError, TypeError):
             return None
 

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 import hmac
 import logging
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,9 @@ KEYS = frozenset("0123456789*#")
 MAX_KEYS = 8       # type-ahead a caller could plausibly do; the rest is noise
 MAX_SPEECH = 500   # characters of a speech result worth matching
 TIME_HEADER = "X-IVR-At"
+MAX_RESTARTS = 2   # a call that fails a third time is apologised to and ended
+_AUDIO_NAME = re.compile(r"[A-Za-z0-9_]+\.wav")
+_ON = {"1", "true", "yes", "on"}
 Clock = Callable[[], dt.datetime]
 
 DEFAULTS: dict[str, Any] = {
@@ -86,9 +90,11 @@ def create_app(menu_path: str | None = None, *, clock: Clock | None = None,
     """Build the service. Configuration: DEFAULTS, then IVR_* environment variables, then `config`."""
     app = Flask("ivr", static_folder=None)  # no static files: audio has its own route
     app.config.update(DEFAULTS)
-    app.config.from_prefixed_env("IVR")
+    app.config.from_prefixed_env("IVR", loads=str)  # values as written: no JSON guessing ("False" is a word)
     app.config.update(config or {})
     cfg = app.config
+    for flag in ("ALLOW_UNSIGNED", "TRUST_PROXY", "ALLOW_CLOCK_HEADER"):
+        cfg[flag] = str(cfg[flag]).strip().lower() in _ON
     store = MenuStore(Path(menu_path or cfg["MENU"] or default_menu_path()),
                       Path(cfg["MENU_ARCHIVE"]) if cfg["MENU_ARCHIVE"] else None, float(cfg["MENU_CHECK_INTERVAL"]),
                       Path(cfg["PROMPTS"]) if cfg["PROMPTS"] else None)
@@ -164,8 +170,28 @@ def _failed(exc: Exception) -> Response:
     if isinstance(exc, HTTPException) and exc.code == 403:
         return _twiml('<?xml version="1.0" encoding="UTF-8"?><Response><Reject /></Response>', 403)
     log.error("webhook %s failed: %s", request.path, type(exc).__name__, exc_info=not isinstance(exc, HTTPException))
-    restart = None if request.endpoint == "ivr.incoming" else url_for("ivr.incoming")
-    return _twiml(apology(_service().menu, restart))
+    return _twiml(apology(_service().menu, _restart_url()))
+
+
+def _restart_url() -> str | None:
+    """Where a failed call starts again, in its own language, or None (hang up) once it has
+    already been restarted twice: a fault on a path a silent caller takes must not loop forever."""
+    service = _service()
+    try:
+        sid = request.values.get("CallSid", "")
+    except HTTPException:  # the body itself was the problem (e.g. too large)
+        sid = ""
+    call = service.codec.load(request.args.get("s", ""), sid)
+    restarts = (call.restarts if call else _restarts_asked()) + 1
+    if restarts > MAX_RESTARTS:
+        return None
+    lang = f"&lang={call.lang}" if call else ""
+    return f"{request.script_root}/voice?restarts={restarts}{lang}"
+
+
+def _restarts_asked() -> int:
+    asked = request.args.get("restarts", "0")
+    return min(int(asked), MAX_RESTARTS) if asked.isdigit() else 0
 
 
 def _not_found(exc: HTTPException) -> ResponseReturnValue:
@@ -183,6 +209,7 @@ def incoming() -> Response:
     edition = service.store.current()
     lang = request.args.get("lang")
     call, step = edition.engine.start(_now(service), lang if lang in edition.engine.menu.languages else None)
+    call.restarts = _restarts_asked()
     return _respond(service, edition, values, "start", call, step)
 
 
@@ -229,7 +256,9 @@ def audio(lang: str, name: str) -> ResponseReturnValue:
     """A prompt's audio file, cached by Twilio: each URL carries the file's hash (?v=), so a
     new recording gets a new URL and the old one may be kept for as long as it likes."""
     store = _service().store
-    response = send_from_directory(store.prompts / lang, name, mimetype="audio/wav",
+    if lang not in store.current().engine.menu.languages or not _AUDIO_NAME.fullmatch(name):
+        abort(404)  # only prompt files: nothing else under prompts/ or beside it
+    response = send_from_directory(store.prompts, f"{lang}/{name}", mimetype="audio/wav",
                                    max_age=int(current_app.config["AUDIO_MAX_AGE"]), conditional=True)
     response.cache_control.public = True
     return response
@@ -254,9 +283,11 @@ def _restore(service: Service, values: Mapping[str, str]) -> tuple[Call, Edition
 
 
 def _restart(service: Service, values: Mapping[str, str], now: dt.datetime) -> Response:
-    """Lost state: apologise and begin again at the main menu of the current revision."""
+    """Lost state: apologise and begin again at the main menu of the current revision, in the
+    caller's language when the state still says it (e.g. its menu revision is gone)."""
     edition = service.store.current()
-    call, step = edition.engine.restart(now)
+    readable = service.codec.load(request.args.get("s", ""), values.get("CallSid", ""))
+    call, step = edition.engine.restart(now, readable.lang if readable else None)
     return _respond(service, edition, values, "restart", call, step)
 
 

@@ -175,3 +175,15 @@ def test_a_choice_on_the_repeat_key_is_refused_even_without_global_keys() -> Non
 @pytest.mark.parametrize("text", ["Goodbye {name", "Goodbye name}", "Goodbye {2}", "Goodbye {a b}"])
 def test_stray_braces_are_refused(text: str) -> None:
     only(GOOD.replace("{en: Goodbye.}", f'{{en: "{text}"}}'), r"has a brace that is neither", 26)
+
+
+def test_a_closed_transfer_that_leads_back_to_itself_loops() -> None:
+    text = GOOD.replace("    closed: bye\n", "    closed: sorry\n") + (
+        "  sorry: {type: message, say: {en: Closed.}, next: desk}\n")
+    found = problems(text)
+    assert any("messages loop forever: desk -> sorry -> desk" in p for p in found), found
+
+
+def test_a_date_format_with_an_unknown_field() -> None:
+    text = GOOD.replace('yes: ["yes"], no: ["no"]}', 'yes: ["yes"], no: ["no"], date_format: "{yr}"}')
+    only(text, r"date_format '\{yr\}' cannot be used \(KeyError", 3)

@@ -240,3 +240,22 @@ def test_night_time_over_the_wire_uses_the_clock(engine: Engine) -> None:
     client = make_app(night, TWILIO_AUTH_TOKEN=None, ALLOW_UNSIGNED=True).test_client()
     wired = list(play(WireLine(client_transport(client), engine.menu), parse_script("2 1")))
     assert any("Staff are not available" in str(e.get("text")) for e in wired)
+
+
+def test_a_fault_restarts_the_call_in_its_language_at_most_twice(twilio: Twilio,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any) -> Any:
+        raise RuntimeError("a bug on this path")
+
+    root = twilio.twiml("/voice?lang=en")
+    monkeypatch.setattr("ivr.engine.Engine.step", broken)
+    tags = []
+    for _ in range(3):
+        root = twilio.twiml(action_of(root), Digits="1")
+        tags.append([v.tag for v in root])
+        if root.find("Redirect") is not None:
+            restart = root.find("Redirect").text or ""  # type: ignore[union-attr]
+            assert re.fullmatch(r"/voice\?restarts=[12]&lang=en", restart)
+            root = twilio.twiml(restart)
+            assert (root[0][0].text or "").startswith("This is the My Number free dial")  # English again
+    assert tags == [["Say", "Redirect"], ["Say", "Redirect"], ["Say", "Hangup"]]
