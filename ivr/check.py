@@ -52,6 +52,7 @@ from .engine import (
     Transfer,
     Utterance,
 )
+from .eligibility import status
 from .errors import Problem
 from .hours import is_open
 from .menu import EligibilityNode, LanguageNode, Menu, MenuNode, QuestionNode, Rule
@@ -191,20 +192,13 @@ def _rule_days(rules: list[Rule]) -> dict[dt.date, str]:
     candidates = sorted({d for r in waiting for d in (r.opens, r.closes) if d})
     days: dict[dt.date, str] = {}
     while waiting:
-        day = max(candidates, key=lambda d: sum(_phase(r, d) == "open" for r in waiting))
-        inside = [r for r in waiting if _phase(r, day) == "open"]
+        day = max(candidates, key=lambda d: sum(status(r, d) == "open" for r in waiting))
+        inside = [r for r in waiting if status(r, day) == "open"]
         if not inside:  # a window that closes before it opens (lint rejects it)
             break
         days[day] = "rules open"
         waiting = [r for r in waiting if r not in inside]
     return days
-
-
-def _phase(rule: Rule, day: dt.date) -> str:
-    """As the menu format defines it: upcoming before `opens`, closed after `closes`."""
-    if rule.opens and day < rule.opens:
-        return "upcoming"
-    return "closed" if rule.closes and day > rule.closes else "open"
 
 
 def _dedupe(menu: Menu, found: list[Moment]) -> list[Moment]:
@@ -216,7 +210,7 @@ def _dedupe(menu: Menu, found: list[Moment]) -> list[Moment]:
     out = []
     for m in found:
         key = (tuple(is_open(c, m.at) for c in menu.hours.values()),
-               tuple(_phase(r, m.at.astimezone(zone).date()) for r in rules))
+               tuple(status(r, m.at.astimezone(zone).date()) for r in rules))
         out.append(dataclasses.replace(m, same_as=first.get(key)))
         first.setdefault(key, m.label)
     return out

@@ -12,7 +12,8 @@ from .menu import Eligibility, Language, Rule
 from .speech import fill, format_date, format_number
 
 
-def _status(rule: Rule, today: dt.date) -> str:
+def status(rule: Rule, today: dt.date) -> str:
+    """"upcoming" before `opens`, "closed" after `closes`, else "open"."""
     if rule.opens and today < rule.opens:
         return "upcoming"
     if rule.closes and today > rule.closes:
@@ -22,7 +23,7 @@ def _status(rule: Rule, today: dt.date) -> str:
 
 def points(elig: Eligibility, answers: dict[str, bool], today: dt.date) -> int:
     """Points the caller can apply for on `today`."""
-    return sum(r.points for r in _matching(elig, answers) if _status(r, today) == "open")
+    return sum(r.points for r in _matching(elig, answers) if status(r, today) == "open")
 
 
 def _matching(elig: Eligibility, answers: dict[str, bool]) -> list[Rule]:
@@ -36,9 +37,9 @@ def explain(elig: Eligibility, answers: dict[str, bool], today: dt.date, code: s
     sentences = [fill(elig.total[code], {"points": format_number(total, lang)}) if total else elig.none[code]]
     later = False
     for rule in rules:
-        status = _status(rule, today)
-        prompt = {"open": rule.say, "upcoming": rule.upcoming, "closed": rule.closed}[status]
-        later |= status == "upcoming"
+        phase = status(rule, today)
+        prompt = {"open": rule.say, "upcoming": rule.upcoming, "closed": rule.closed}[phase]
+        later |= phase == "upcoming"
         if prompt is None:
             continue
         fields = {
