@@ -145,7 +145,7 @@ class MenuStore:
         return edition
 
     def _remember(self, edition: Edition) -> Edition:
-        """Keep the most recently used revisions (the dict is only changed under the lock or at start)."""
+        """Keep the most recently loaded revisions (the dict is only changed under the lock or at start)."""
         self._editions[edition.revision] = edition
         self._editions.move_to_end(edition.revision)
         while len(self._editions) > KEEP:

@@ -5,6 +5,7 @@ Routes (all answer TwiML, `text/xml`):
     /voice/gather    each <Gather>'s action: a key, speech, or (via <Redirect>) silence
     /voice/dial      each <Dial>'s action: whether staff answered
     /voice/status    the call-status callback (logs the end of a call)
+    /audio/<lang>/<prompt>.wav   prompt audio for <Play> (not a webhook: unsigned, cacheable)
     /health          JSON: the menu in service
 """
 
@@ -21,9 +22,9 @@ from pathlib import Path
 from typing import Any, Callable, Mapping
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request, send_from_directory, url_for
-from twilio.request_validator import RequestValidator
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, request, send_from_directory
 from flask.typing import ResponseReturnValue
+from twilio.request_validator import RequestValidator
 from werkzeug.exceptions import HTTPException
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -198,7 +199,7 @@ def _not_found(exc: HTTPException) -> ResponseReturnValue:
     """An unknown URL restarts the call; a missing audio file is a plain 404 (Twilio skips it)."""
     if request.endpoint == "ivr.audio":
         return exc.get_response()
-    return _twiml(apology(_service().menu, url_for("ivr.incoming")))
+    return _twiml(apology(_service().menu, _restart_url()))
 
 
 # -- webhooks --------------------------------------------------------------------------
@@ -309,7 +310,7 @@ def _respond(service: Service, edition: Edition, values: Mapping[str, str], what
         log.info("call=%s caller=%s version=%s %s -> %s %s", sid[:64] or "-", service.pseudonym(values.get("From", "")),
                  call.version, what, step.node, type(step.action).__name__.lower())
     token = service.codec.dump(call, sid) if isinstance(step.action, (Listen, Transfer)) else ""
-    root = request.script_root  # url_for, twice a webhook, was a fifth of its time
+    root = request.script_root  # not url_for: twice a webhook, it was a fifth of the webhook's time
     media = (service.public_url or request.host_url).rstrip("/") + root
     return _twiml(edition.renderer.render(step, f"{root}/voice/gather?s={token}", f"{root}/voice/dial?s={token}",
                                           media))
