@@ -216,31 +216,43 @@ def incoming() -> Response:
 
 @bp.route("/voice/gather", methods=["GET", "POST"])
 def gather() -> Response:
-    service, values = _service(), request.values
-    now = _now(service)
-    restored = _restore(service, values)
-    if restored is None:
-        return _restart(service, values, now)
-    call, edition = restored
-    events = _inputs(values)
-    for event in events:
-        step = edition.engine.step(call, event, now)
-        if not isinstance(step.action, Listen):
-            break
-    return _respond(service, edition, values, type(events[0]).__name__.lower(), call, step)
+    """A key, speech, or (via the <Redirect> after a <Gather>) silence."""
+    return _resume(_heard)
 
 
 @bp.route("/voice/dial", methods=["GET", "POST"])
 def dial() -> Response:
+    """How a transfer ended: answered (the call is over for us) or not."""
+    return _resume(_dialled)
+
+
+Advance = Callable[[Call, Edition, Mapping[str, str], dt.datetime], tuple[str, Step]]
+
+
+def _resume(advance: Advance) -> Response:
+    """Restore the call from its state (or restart it), advance it, answer with the next step."""
     service, values = _service(), request.values
     now = _now(service)
     restored = _restore(service, values)
     if restored is None:
         return _restart(service, values, now)
     call, edition = restored
+    what, step = advance(call, edition, values, now)
+    return _respond(service, edition, values, what, call, step)
+
+
+def _heard(call: Call, edition: Edition, values: Mapping[str, str], now: dt.datetime) -> tuple[str, Step]:
+    events = _inputs(values)
+    for event in events:  # type-ahead: several keys in one request, until the call stops listening
+        step = edition.engine.step(call, event, now)
+        if not isinstance(step.action, Listen):
+            break
+    return type(events[0]).__name__.lower(), step
+
+
+def _dialled(call: Call, edition: Edition, values: Mapping[str, str], now: dt.datetime) -> tuple[str, Step]:
     answered = values.get("DialCallStatus", "") in ("completed", "answered")
-    step = edition.engine.step(call, DialOutcome(answered), now)
-    return _respond(service, edition, values, "dial-" + ("answered" if answered else "unanswered"), call, step)
+    return "dial-" + ("answered" if answered else "unanswered"), edition.engine.step(call, DialOutcome(answered), now)
 
 
 @bp.route("/voice/status", methods=["GET", "POST"])
