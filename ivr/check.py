@@ -55,7 +55,7 @@ from .engine import (
 from .eligibility import status
 from .errors import Problem
 from .hours import is_open
-from .menu import EligibilityNode, LanguageNode, Menu, MenuNode, QuestionNode, Rule
+from .menu import KEYS, EligibilityNode, LanguageNode, Menu, MenuNode, QuestionNode, Rule
 
 # Speaking rates of a text-to-speech voice, in characters a second, by script.
 LATIN_RATE = 15.0   # English, Spanish, Portuguese (~160 words a minute); also digits, spaces, punctuation
@@ -63,7 +63,6 @@ CJK_RATE = 7.0      # Japanese kana and kanji, Chinese hanzi: about 7 characters
 HANGUL_RATE = 8.0   # Korean syllable blocks
 SILENT_STEP_LIMIT = 50  # a silent caller must be let go within this many inputs
 UNCLEAR = "hmm"     # speech that is neither a yes nor a no in any language
-KEYS = "0123456789*#"
 ANSWERED = ""       # script token for a transfer that staff answer: `ivr sim` needs none
 
 # Representative moments (wall-clock, in the menu's time zone). 2026-11-23 is Labour

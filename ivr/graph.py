@@ -20,7 +20,7 @@ from transitions.extensions.diagrams import GraphMachine
 
 from .engine import Engine, _trigger_for_key
 from .errors import GraphError
-from .menu import LISTENING, LanguageNode, Menu, QuestionNode, TransferNode
+from .menu import KEYS, LISTENING, LanguageNode, Menu, QuestionNode, TransferNode
 
 FORMATS = ("svg", "png", "pdf", "dot")
 LAYOUTS = ("dot", "sfdp", "neato")
@@ -28,7 +28,7 @@ DOT_MAX_EDGES = 150
 """`dot` draws menus most clearly but slows sharply with edges: 0.3 s at 141 edges, 6.5 s at
 281, over 5 minutes at 701 (bench/graph_render.py). Past this, sfdp: 0.15 s at 701, 3 s at 7,001."""
 GLOBAL_TRIGGERS = frozenset({"main_menu", "operator", "give_up"})
-KEYS = {_trigger_for_key(k): k for k in "0123456789*#"}
+KEY_OF_TRIGGER = {_trigger_for_key(k): k for k in KEYS}
 FONT = "Helvetica"
 
 # Per node type a shape and a colour, so kinds are told apart before any label is read.
@@ -85,9 +85,9 @@ def opening(menu: Menu, node: TransferNode) -> str:
 def edge_label(menu: Menu, source: str, trigger: str) -> str:
     """What follows an edge, as the menu file says it: "1", "*", "yes", "closed"..."""
     node = menu.nodes[source]
-    if trigger not in KEYS:
+    if trigger not in KEY_OF_TRIGGER:
         return trigger
-    key = KEYS[trigger]
+    key = KEY_OF_TRIGGER[trigger]
     return f"{key} {node.choices[key]}" if isinstance(node, LanguageNode) else key
 
 

@@ -58,6 +58,8 @@ def _text(value: object) -> Text:
 # A prompt: one text per language code. Phone numbers are written {tel:0120-95-0178}
 # so every front end can read them digit by digit.
 Prompt = dict[str, Annotated[Text, PlainValidator(_text)]]
+KEYS = "0123456789*#"
+"""Every key on a phone's keypad, in keypad order."""
 Key = Annotated[str, Field(pattern=r"^[0-9*#]$")]
 NodeId = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 

@@ -20,8 +20,8 @@ from zoneinfo import ZoneInfo
 
 from .engine import Call, DialOutcome, End, Engine, HangUp, Input, Listen, Press, Silence, Speak, Step, Transfer
 from .errors import ScriptError
+from .menu import KEYS
 
-KEYS = set("0123456789*#")
 Event = dict[str, object]
 
 
@@ -49,7 +49,7 @@ def parse_script(text: str) -> list[Token]:
             tokens.append(Busy())
         elif lowered.startswith("say:") and word[4:].strip():
             tokens.append(Speak(word[4:].strip()))
-        elif word and set(word) <= KEYS:
+        elif word and all(key in KEYS for key in word):
             tokens.extend(Press(k) for k in word)
         else:
             raise ScriptError(f"script token {position} {word!r} is not understood; use keys (0-9 * #), wait, "
@@ -172,7 +172,7 @@ def interactive(read: Callable[[str], str | None]) -> Iterator[Token]:
             return
         elif text.lower() == "busy":
             yield Busy()
-        elif set(text.replace(" ", "")) <= KEYS:
+        elif all(key in KEYS for key in text.replace(" ", "")):
             yield from (Press(k) for k in text.replace(" ", ""))
         else:
             yield Speak(text)

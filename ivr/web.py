@@ -30,14 +30,13 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .engine import Call, DialOutcome, Input, Listen, Press, Silence, Speak, Step, Transfer
 from .live import Edition, MenuStore
-from .menu import Menu, default_menu_path
+from .menu import KEYS, Menu, default_menu_path
 from .state import StateCodec
 from .twiml import apology
 
 log = logging.getLogger("ivr.web")
 bp = Blueprint("ivr", __name__)
 
-KEYS = frozenset("0123456789*#")
 MAX_KEYS = 8       # type-ahead a caller could plausibly do; the rest is noise
 MAX_SPEECH = 500   # characters of a speech result worth matching
 TIME_HEADER = "X-IVR-At"
@@ -307,7 +306,7 @@ def _restart(service: Service, values: Mapping[str, str], now: dt.datetime) -> R
 def _inputs(values: Mapping[str, str]) -> list[Input]:
     digits = values.get("Digits", "").strip()[:MAX_KEYS]
     if digits:
-        if not set(digits) <= KEYS:
+        if any(key not in KEYS for key in digits):
             return [Press("?")]  # not a key: the engine answers "not one of the choices"
         return [Press(key) for key in digits]
     speech = values.get("SpeechResult", "").strip()[:MAX_SPEECH]
