@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
@@ -83,14 +84,9 @@ def sim(menu_path: Path | None, script: str | None, at: str | None, lang: str | 
         if url:
             line = WireLine(http_transport(url, auth_token, when if at else None), menu)
         elif in_process:
-            web_log = logging.getLogger("ivr.web")
-            level = web_log.level
-            web_log.setLevel(logging.ERROR)  # unsigned on purpose: no warning
-            try:
+            with _unsigned_on_purpose():
                 app = create_app(str(menu_path) if menu_path else None, clock=lambda: when,
                                  config={"ALLOW_UNSIGNED": True, "STATE_SECRET": secrets.token_hex(16)})
-            finally:
-                web_log.setLevel(level)
             line = WireLine(client_transport(app.test_client()), menu)
         else:
             line = EngineLine(Engine(menu), when)
@@ -180,13 +176,8 @@ def test_command(paths: tuple[Path, ...], menu_path: Path | None, with_coverage:
     if not files:
         raise click.ClickException(f"no scenario files (*.yaml) in {', '.join(map(str, paths)) or 'tests/scenarios'}")
     coverage = Coverage(menu) if with_coverage else None
-    web_log = logging.getLogger("ivr.web")
-    level = web_log.level
-    web_log.setLevel(logging.ERROR)  # the unsigned-mode warning is expected here
-    try:
+    with _unsigned_on_purpose():
         runs = _run_scenarios(Runner(menu, path, coverage), files)
-    finally:
-        web_log.setLevel(level)
     failures = [o for run in runs for by_path in run.outcomes for o in by_path.values() if not o.passed]
     if failures:
         click.secho("\nFailures", bold=True)
@@ -249,6 +240,18 @@ def graph(menu: Path | None, output: Path, fmt: str | None, layout: str | None) 
     except (GraphError, OSError) as exc:
         raise click.ClickException(f"cannot draw {output}: {exc}") from None
     click.echo(f"{output}: {len(loaded.nodes)} nodes, {fmt}, {drawing.engine} layout")
+
+
+@contextlib.contextmanager
+def _unsigned_on_purpose() -> Iterator[None]:
+    """The service run in this process for staff needs no signatures: keep its warning quiet."""
+    web_log = logging.getLogger("ivr.web")
+    level = web_log.level
+    web_log.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        web_log.setLevel(level)
 
 
 def _check_lang(menu: Menu, lang: str | None) -> None:
