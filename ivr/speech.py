@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
+from functools import lru_cache
 
 from .menu import Language
 
@@ -45,7 +46,9 @@ def _normalise(text: str) -> str:
     return "".join(ch if ch.isalnum() or ch.isspace() else " " for ch in text)
 
 
+@lru_cache(maxsize=1024)
 def _pattern(word: str) -> re.Pattern[str]:
+    """Compiled once per yes/no word (the words are few and fixed; callers' answers are many)."""
     word = _normalise(word).strip()
     if word.isascii():  # languages written with spaces: match whole words
         return re.compile(rf"(?<!\w){re.escape(word)}(?!\w)")

@@ -27,6 +27,6 @@ def test_memory_benchmark_prints_its_figures() -> None:
 
 
 def test_webhook_benchmark_compares_with_both_baselines() -> None:
-    out = run("bench/webhooks.py", "--seconds", "0.5", "--callers", "2")
+    out = run("bench/webhooks.py", "--seconds", "0.5", "--rounds", "2", "--callers", "2")
     for row in ("constant", "tutorial", "ivr", "ivr vs tutorial"):
         assert row in out
