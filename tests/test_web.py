@@ -156,6 +156,29 @@ def test_unsigned_and_badly_signed_requests_are_refused() -> None:
     assert changed.status_code == 403
 
 
+def test_blank_parameters_are_part_of_the_signature() -> None:
+    """Twilio signs every parameter it posts, blank ones (FinishedOnKey=) included."""
+    twilio = Twilio(make_app().test_client())
+    root = twilio.twiml("/voice")
+    assert twilio.post(action_of(root), Digits="1", FinishedOnKey="").status_code == 200
+    signature = twilio.validator.compute_signature("http://localhost/voice", {**CALL, "Digits": "1"})
+    dropped = twilio.client.post("/voice", data={**CALL, "Digits": "1", "FinishedOnKey": ""},
+                                 headers={"X-Twilio-Signature": signature})
+    assert dropped.status_code == 403
+
+
+def test_webhooks_signed_with_sha256_are_checked_with_it() -> None:
+    """Accounts that sign webhooks with HMAC-SHA256 name it in X-Twilio-Webhooks-Signature-Settings."""
+    client = make_app().test_client()
+    validator = RequestValidator(TOKEN)
+    settings = {"X-Twilio-Webhooks-Signature-Settings": "key=webhooks_sharedkey_1,algorithm=HMAC_SHA256"}
+    sha256 = validator.compute_signature("http://localhost/voice", CALL, "HMAC_SHA256")
+    sha1 = validator.compute_signature("http://localhost/voice", CALL)
+    assert client.post("/voice", data=CALL, headers={"X-Twilio-Signature": sha256, **settings}).status_code == 200
+    assert client.post("/voice", data=CALL, headers={"X-Twilio-Signature": sha1, **settings}).status_code == 403
+    assert client.post("/voice", data=CALL, headers={"X-Twilio-Signature": sha256}).status_code == 403
+
+
 def test_behind_a_proxy_the_public_url_is_checked() -> None:
     public = "https://ivr.example.jp/voice"
     headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "ivr.example.jp"}
