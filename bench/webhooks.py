@@ -176,8 +176,8 @@ def main() -> None:
     print(f"{'target':<11} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'server us/req':>14} {'vs constant':>12} "
           f"{'p99 vs const':>13}")
     for name, (rate, p50, p99, us) in rows.items():
-        server = "-" if us is None else f"{us:.0f}"
-        print(f"{name:<11} {rate:>7.0f} {p50:>7.2f} {p99:>7.2f} {server:>14} {rate / base_rate:>11.2f}x "
+        cpu_us = "-" if us is None else f"{us:.0f}"
+        print(f"{name:<11} {rate:>7.0f} {p50:>7.2f} {p99:>7.2f} {cpu_us:>14} {rate / base_rate:>11.2f}x "
               f"{p99 / base_p99:>12.2f}x")
     per_round = [i / t for i, t in zip(rates["ivr"], rates["tutorial"], strict=True)]
     print(f"ivr vs tutorial: {rows['ivr'][0] / rows['tutorial'][0]:.2f}x throughput "

@@ -30,3 +30,9 @@ def test_webhook_benchmark_compares_with_both_baselines() -> None:
     out = run("bench/webhooks.py", "--seconds", "0.5", "--rounds", "2", "--callers", "2")
     for row in ("constant", "tutorial", "ivr", "ivr vs tutorial"):
         assert row in out
+
+
+def test_in_process_webhook_benchmark_compares_with_both_baselines() -> None:
+    out = run("bench/webhooks_inprocess.py", "--rounds", "1", "--requests", "40", "--profile")
+    for row in ("constant", "tutorial", "ivr", "tottime"):
+        assert row in out

@@ -1,0 +1,104 @@
+"""Server time per webhook without sockets: the same calls replayed against each WSGI app.
+
+Run:  python bench/webhooks_inprocess.py [--rounds 7] [--profile]
+
+The calls of bench/webhooks.py are recorded once per target (each request's path and
+body), then replayed straight into the app, the targets taking turns; the figure is the
+median round. It isolates what each app costs from gunicorn, the kernel and the callers,
+and with --profile shows where the service's time goes (cProfile, by own time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import os
+import pstats
+import random
+import re
+import statistics
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+from typing import Any, Callable
+
+from werkzeug.test import EnvironBuilder
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.baselines import constant_app, tutorial_app  # noqa: E402
+from bench.webhooks import CALLER, CALLS  # noqa: E402
+from ivr.web import create_app  # noqa: E402
+
+App = Callable[[dict[str, Any], Any], Any]
+Request = tuple[dict[str, Any], bytes]
+
+
+def request(path: str, params: dict[str, str]) -> Request:
+    body = urllib.parse.urlencode(params).encode()
+    url, _, query = path.partition("?")
+    environ = EnvironBuilder(path=url, query_string=query, method="POST", data=body,
+                             content_type="application/x-www-form-urlencoded").get_environ()
+    return environ, body
+
+
+def send(app: App, req: Request) -> str:
+    environ, body = req
+    environ = {**environ, "wsgi.input": io.BytesIO(body)}
+    return b"".join(app(environ, lambda status, headers, exc_info=None: None)).decode()
+
+
+def record(app: App, count: int) -> list[Request]:
+    """`count` requests of whole calls, as bench/webhooks.py's callers make them."""
+    rng, sent = random.Random(1), list[Request]()
+    while len(sent) < count:
+        params = {**CALLER, "CallSid": f"CA{rng.getrandbits(64):016x}"}
+        sent.append(request("/voice", params))
+        body = send(app, sent[-1])
+        for token in rng.choice(CALLS).split():
+            match = re.search(r'<Gather[^>]*action="([^"]+)"', body)
+            if not match:
+                break
+            extra = ({} if token == "wait" else {"SpeechResult": token[4:], "Confidence": "0.92"}
+                     if token.startswith("say:") else {"Digits": token, "FinishedOnKey": "", "msg": "Gather End"})
+            sent.append(request(match.group(1).replace("&amp;", "&"), {**params, **extra}))
+            body = send(app, sent[-1])
+    return sent
+
+
+def replay(app: App, requests: list[Request]) -> float:
+    """Microseconds per request."""
+    began = time.perf_counter()
+    for req in requests:
+        send(app, req)
+    return (time.perf_counter() - began) / len(requests) * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--requests", type=int, default=400, help="recorded per target")
+    parser.add_argument("--profile", action="store_true", help="then profile the service's replay")
+    args = parser.parse_args()
+    os.environ.setdefault("IVR_STATE_SECRET", "bench")
+    apps: dict[str, App] = {"constant": constant_app, "tutorial": tutorial_app,
+                            "ivr": create_app(config={"ALLOW_UNSIGNED": True})}
+    recorded = {name: record(app, args.requests) for name, app in apps.items()}
+    times: dict[str, list[float]] = {name: [] for name in apps}
+    for _ in range(args.rounds):
+        for name, app in apps.items():
+            times[name].append(replay(app, recorded[name]))
+    base = statistics.median(times["constant"])
+    print(f"{'target':<10} {'us/request':>11} {'vs constant':>12}")
+    for name in apps:
+        us = statistics.median(times[name])
+        print(f"{name:<10} {us:>11.1f} {us / base:>11.2f}x")
+    if args.profile:
+        profiler = cProfile.Profile()
+        profiler.runcall(replay, apps["ivr"], recorded["ivr"] * 5)
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+
+
+if __name__ == "__main__":
+    main()
