@@ -3,8 +3,8 @@
 Run:  python bench/webhooks_inprocess.py [--rounds 7] [--profile]
 
 The calls of bench/webhooks.py are recorded once per target (each request's path and
-body), then replayed straight into the app, the targets taking turns; the figure is the
-median round. It isolates what each app costs from gunicorn, the kernel and the callers,
+body; for "ivr signed" also Twilio's signature), then replayed straight into the app, the
+targets taking turns; the figure is the median round. It isolates what each app costs from gunicorn, the kernel and the callers,
 and with --profile shows where the service's time goes (cProfile, by own time).
 """
 
@@ -28,17 +28,20 @@ from werkzeug.test import EnvironBuilder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.baselines import constant_app, tutorial_app  # noqa: E402
-from bench.webhooks import CALLER, CALLS  # noqa: E402
-from ivr.web import create_app  # noqa: E402
+from bench.webhooks import CALLER, CALLS, TOKEN  # noqa: E402
+from ivr.web import TwilioParams, create_app  # noqa: E402
+from twilio.request_validator import RequestValidator  # noqa: E402
 
 App = Callable[[dict[str, Any], Any], Any]
 Request = tuple[dict[str, Any], bytes]
 
 
-def request(path: str, params: dict[str, str]) -> Request:
+def request(path: str, params: dict[str, str], validator: RequestValidator | None) -> Request:
     body = urllib.parse.urlencode(params).encode()
     url, _, query = path.partition("?")
-    environ = EnvironBuilder(path=url, query_string=query, method="POST", data=body,
+    headers = [("X-Twilio-Signature", validator.compute_signature("http://localhost" + path, TwilioParams(params)))
+               ] if validator else []
+    environ = EnvironBuilder(path=url, query_string=query, method="POST", data=body, headers=headers,
                              content_type="application/x-www-form-urlencoded").get_environ()
     return environ, body
 
@@ -49,12 +52,13 @@ def send(app: App, req: Request) -> str:
     return b"".join(app(environ, lambda status, headers, exc_info=None: None)).decode()
 
 
-def record(app: App, count: int) -> list[Request]:
-    """`count` requests of whole calls, as bench/webhooks.py's callers make them."""
+def record(app: App, count: int, validator: RequestValidator | None = None) -> list[Request]:
+    """`count` requests of whole calls, as bench/webhooks.py's callers make them (signed by
+    `validator`'s token when given)."""
     rng, sent = random.Random(1), list[Request]()
     while len(sent) < count:
         params = {**CALLER, "CallSid": f"CA{rng.getrandbits(64):016x}"}
-        sent.append(request("/voice", params))
+        sent.append(request("/voice", params, validator))
         body = send(app, sent[-1])
         for token in rng.choice(CALLS).split():
             match = re.search(r'<Gather[^>]*action="([^"]+)"', body)
@@ -62,7 +66,7 @@ def record(app: App, count: int) -> list[Request]:
                 break
             extra = ({} if token == "wait" else {"SpeechResult": token[4:], "Confidence": "0.92"}
                      if token.startswith("say:") else {"Digits": token, "FinishedOnKey": "", "msg": "Gather End"})
-            sent.append(request(match.group(1).replace("&amp;", "&"), {**params, **extra}))
+            sent.append(request(match.group(1).replace("&amp;", "&"), {**params, **extra}, validator))
             body = send(app, sent[-1])
     return sent
 
@@ -83,17 +87,19 @@ def main() -> None:
     args = parser.parse_args()
     os.environ.setdefault("IVR_STATE_SECRET", "bench")
     apps: dict[str, App] = {"constant": constant_app, "tutorial": tutorial_app,
-                            "ivr": create_app(config={"ALLOW_UNSIGNED": True})}
-    recorded = {name: record(app, args.requests) for name, app in apps.items()}
+                            "ivr": create_app(config={"ALLOW_UNSIGNED": True}),
+                            "ivr signed": create_app(config={"TWILIO_AUTH_TOKEN": TOKEN})}
+    recorded = {name: record(app, args.requests, RequestValidator(TOKEN) if name == "ivr signed" else None)
+                for name, app in apps.items()}
     times: dict[str, list[float]] = {name: [] for name in apps}
     for _ in range(args.rounds):
         for name, app in apps.items():
             times[name].append(replay(app, recorded[name]))
     base = statistics.median(times["constant"])
-    print(f"{'target':<10} {'us/request':>11} {'vs constant':>12}")
+    print(f"{'target':<11} {'us/request':>11} {'vs constant':>12}")
     for name in apps:
         us = statistics.median(times[name])
-        print(f"{name:<10} {us:>11.1f} {us / base:>11.2f}x")
+        print(f"{name:<11} {us:>11.1f} {us / base:>11.2f}x")
     if args.profile:
         profiler = cProfile.Profile()
         profiler.runcall(replay, apps["ivr"], recorded["ivr"] * 5)

@@ -10,8 +10,11 @@ The token is `payload.mac`: the payload is the call's fields and the time it was
 issued, as compact JSON in URL-safe base64; the mac is a keyed BLAKE2b of the payload
 and the call's CallSid (the standard library's MAC built into the hash: Python's
 hashlib documents it as the faster replacement for HMAC), keyed by the service's
-secret. This is what itsdangerous's TimestampSigner does with HMAC; its layers cost a
-sixth of a webhook's own time (bench/RESULTS.md).
+secret. This is what itsdangerous's TimestampSigner does with HMAC; its layers made
+signing and checking a state cost about 38 us per webhook against 15 now.
+
+Changing this format (or IVR_STATE_SECRET) restarts the calls in progress at the main
+menu: deploy such a change to every machine at once, at a quiet hour.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from hashlib import blake2b
 from .engine import Call
 
 MAC_BYTES = 18  # 144 bits, 24 characters in the URL
+CLOCK_SKEW = 60  # seconds a token may seem to come from the future (another machine's clock)
 _JSON = json.JSONEncoder(separators=(",", ":"))  # json.dumps(separators=...) builds an encoder per call
 
 
@@ -51,7 +55,8 @@ class StateCodec:
                 and isinstance(retries, int) and isinstance(answers, dict) and isinstance(restarts, int)
                 and isinstance(issued, int)):
             return None
-        if time.time() - issued > self._max_age:
+        age = time.time() - issued
+        if age > self._max_age or age < -CLOCK_SKEW:
             return None
         return Call(node=node, lang=lang, version=version, retries=retries,
                     answers={str(k): bool(v) for k, v in answers.items()}, restarts=restarts)

@@ -13,8 +13,9 @@ from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
 from conftest import MENU_PATH, WEEKDAY_MORNING, jst, last, scenario_scripts, transcript
-from ivr.engine import Engine
+from ivr.engine import Call, Engine
 from ivr.simulator import EngineLine, parse_script, play
+from ivr.state import StateCodec
 from ivr.web import create_app
 from ivr.wire import WireLine, client_transport
 
@@ -230,6 +231,27 @@ def test_state_from_another_call_is_not_accepted(twilio: Twilio) -> None:
 def test_expired_state_restarts() -> None:
     twilio = Twilio(make_app(STATE_MAX_AGE=-1).test_client())
     root = twilio.twiml(action_of(twilio.twiml("/voice")), Digits="2")
+    assert [s.text for s in root.iter("Say")][0] == "申し訳ありません。最初のメニューからやり直します。"
+
+
+def test_state_is_valid_for_its_max_age_and_not_from_the_future(monkeypatch: pytest.MonkeyPatch) -> None:
+    codec, sid = StateCodec("secret", max_age=600), "CA" + "1" * 32
+    call = Call(node="main", lang="en", version="1", answers={"linked": True})
+    issued = 1_800_000_000.0
+    monkeypatch.setattr("ivr.state.time.time", lambda: issued)
+    token = codec.dump(call, sid)
+    for now, valid in [(issued + 600, True), (issued + 601, False), (issued - 60, True), (issued - 61, False)]:
+        monkeypatch.setattr("ivr.state.time.time", lambda now=now: now)
+        assert (codec.load(token, sid) == call) is valid, now - issued
+    assert codec.load(token, "CA" + "2" * 32) is None
+    assert StateCodec("other secret", 600).load(token, sid) is None
+
+
+def test_body_limit_from_the_environment_is_a_number(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("IVR_MAX_CONTENT_LENGTH", "2000")
+    twilio = Twilio(make_app().test_client())
+    assert twilio.twiml("/voice").find("Gather") is not None
+    root = twilio.twiml("/voice", SpeechResult="x" * 3000)
     assert [s.text for s in root.iter("Say")][0] == "申し訳ありません。最初のメニューからやり直します。"
 
 
