@@ -371,5 +371,4 @@ def _respond(service: Service, edition: Edition, values: Mapping[str, str], what
     token = service.codec.dump(call, sid) if isinstance(step.action, (Listen, Transfer)) else ""
     root = request.script_root  # not url_for: twice a webhook, it was a fifth of the webhook's time
     media = (service.public_url or request.host_url).rstrip("/") + root if edition.renderer.audio else ""
-    return _twiml(edition.renderer.render(step, f"{root}/voice/gather?s={token}", f"{root}/voice/dial?s={token}",
-                                          media))
+    return _twiml(edition.renderer.render(step, root, token, media))
