@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 from typing import Mapping
-from xml.sax.saxutils import quoteattr
 
 from twilio.twiml.voice_response import Dial, VoiceResponse
 
@@ -22,33 +21,31 @@ SPEECH_TIMEOUT = 2
 "auto" with some speech models (warning 13335)."""
 
 
-_ACTION, _DIAL, _MEDIA = "__ivr_action__", "__ivr_dial__", "__ivr_media__"
+_TOKEN = "__ivr_state__"
 Audio = Mapping[tuple[str, str, str], str]
 """(lang, prompt id, text) -> the audio file's path under /audio/, for prompts to <Play>."""
 
 
 class Renderer:
     """Renders steps for one menu. A menu has few distinct steps, so each one's XML is built
-    once with VoiceResponse and reused with the call's own URLs put in (a webhook's main cost)."""
+    once with VoiceResponse and reused with the call's state token put in (a webhook's main cost)."""
 
     def __init__(self, menu: Menu, audio: Audio | None = None) -> None:
         self.menu = menu
         self.audio = audio or {}
         self._template = lru_cache(maxsize=4096)(self._build)
 
-    def render(self, step: Step, action: str, dial_action: str, media: str = "") -> str:
-        """The TwiML for `step`; `action` receives the caller's input, `dial_action` a transfer's
-        outcome; `media` is the absolute base URL audio files are fetched from."""
-        return (self._template(step)
-                .replace(f'"{_ACTION}"', quoteattr(action)).replace(f">{_ACTION}<", f">{_xml_text(action)}<")
-                .replace(f'"{_DIAL}"', quoteattr(dial_action)).replace(f">{_MEDIA}", f">{_xml_text(media)}"))
+    def render(self, step: Step, root: str, token: str, media: str = "") -> str:
+        """The TwiML for `step`: the caller's input goes to `{root}/voice/gather?s={token}`, a
+        transfer's outcome to `{root}/voice/dial?s={token}`; `media` is the absolute base URL
+        audio files are fetched from. The token goes in as it is: a state token is URL-safe
+        base64 and ".", nothing XML escapes (escaping the whole URLs per request cost more
+        than the rest of rendering)."""
+        return self._template(step, root, media).replace(_TOKEN, token)
 
-    def _build(self, step: Step) -> str:
-        return render(step, self.menu, _ACTION, _DIAL, self.audio, _MEDIA)
-
-
-def _xml_text(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    def _build(self, step: Step, root: str, media: str) -> str:
+        return render(step, self.menu, f"{root}/voice/gather?s={_TOKEN}", f"{root}/voice/dial?s={_TOKEN}",
+                      self.audio, media)
 
 
 def render(step: Step, menu: Menu, action: str, dial_action: str, audio: Audio | None = None,

@@ -29,6 +29,7 @@ from flask.typing import ResponseReturnValue
 from twilio.request_validator import RequestValidator, get_signature_algorithm
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.wsgi import get_content_length
 
 from .engine import Call, DialOutcome, Input, Listen, Press, Silence, Speak, Step, Transfer
 from .live import Edition, MenuStore
@@ -114,7 +115,9 @@ class WebhookRequest(Request):
         query). Blank ones are kept, as Twilio's signature covers them."""
         if self.method != "POST":
             return TwilioParams(self.query)
-        length, limit = self.content_length, self.max_content_length
+        # werkzeug.wsgi.get_content_length, not `self.content_length`: the same rule without
+        # building a headers view of the request (a third of the time)
+        length, limit = get_content_length(self.environ), self.max_content_length
         if length is None:  # chunked or unknown length: werkzeug's careful reader
             return TwilioParams(parse_query_string(self.get_data(), "&"))
         if limit is not None and length > limit:
@@ -377,5 +380,4 @@ def _respond(service: Service, edition: Edition, values: Mapping[str, str], what
     token = service.codec.dump(call, sid) if isinstance(step.action, (Listen, Transfer)) else ""
     root = request.script_root  # not url_for: twice a webhook, it was a fifth of the webhook's time
     media = (service.public_url or request.host_url).rstrip("/") + root if edition.renderer.audio else ""
-    return _twiml(edition.renderer.render(step, f"{root}/voice/gather?s={token}", f"{root}/voice/dial?s={token}",
-                                          media))
+    return _twiml(edition.renderer.render(step, root, token, media))

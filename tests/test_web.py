@@ -13,9 +13,10 @@ from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
 from conftest import MENU_PATH, WEEKDAY_MORNING, jst, last, scenario_scripts, transcript
-from ivr.engine import Call, Engine
+from ivr.engine import Call, Engine, Listen, Press, Transfer
 from ivr.simulator import EngineLine, parse_script, play
 from ivr.state import StateCodec
+from ivr.twiml import Renderer, render
 from ivr.web import create_app
 from ivr.wire import WireLine, client_transport
 
@@ -271,6 +272,22 @@ def test_transcript_through_twiml_equals_the_engine(engine: Engine, script: str,
     wired = list(play(WireLine(client_transport(client), engine.menu), parse_script(script)))
     assert transcript(wired) == transcript(direct)
     assert last(direct)["type"] in ("transfer", "hangup")
+
+
+@pytest.mark.parametrize("root", ["", "/ivr", "/a&b<c>"])
+def test_cached_twiml_is_the_document_built_from_scratch(engine: Engine, root: str) -> None:
+    """The renderer puts each call's state token into a cached document, unescaped: a token must
+    need no escaping, and the result must be what VoiceResponse builds from the whole URLs."""
+    renderer = Renderer(engine.menu)
+    call, listen = engine.start(WEEKDAY_MORNING)
+    engine.step(call, Press("2"), WEEKDAY_MORNING)  # English, then the card desk
+    transfer = engine.step(call, Press("1"), WEEKDAY_MORNING)
+    assert isinstance(listen.action, Listen) and isinstance(transfer.action, Transfer)
+    token = StateCodec("secret", 60).dump(Call("main", "en", "v", 1, {"has_card": True}, restarts=1), "CA1")
+    assert re.fullmatch(r"[A-Za-z0-9_.-]+", token)
+    for step in (listen, transfer):
+        scratch = render(step, engine.menu, f"{root}/voice/gather?s={token}", f"{root}/voice/dial?s={token}")
+        assert renderer.render(step, root, token) == scratch
 
 
 def test_lang_preselection_over_the_wire(engine: Engine) -> None:
