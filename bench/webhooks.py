@@ -11,7 +11,8 @@ round, and the figures are the median round's rate and the latencies of all roun
   ivr signed  the same, as deployed: every request signed and its signature checked
 Callers run in 2 client processes with several threads each, for a bounded time, and
 post what Twilio posts (some 25 parameters per webhook). "server us/req" is the CPU the
-server's processes used per request (from /proc), apart from the callers' own.
+server's processes used per request (from /proc), "callers us/req" the callers' own: both
+share the machine's cores, so both bound the rate.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import multiprocessing
 import os
 import random
 import re
+import resource
 import socket
 import statistics
 import subprocess
@@ -140,6 +142,13 @@ def server_cpu(proc: subprocess.Popen[bytes]) -> float | None:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def callers_cpu() -> float:
+    """CPU seconds used so far by this process's finished children: the callers (the servers
+    are still running, so not among them)."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=5.0, help="per target and round")
@@ -151,13 +160,15 @@ def main() -> None:
     latencies: dict[str, list[float]] = {name: [] for name in TARGETS}
     rates: dict[str, list[float]] = {name: [] for name in TARGETS}
     cpu: dict[str, float | None] = {name: 0.0 for name in TARGETS}
+    client_cpu = {name: 0.0 for name in TARGETS}
     try:
         for name, target in TARGETS.items():  # warm up: workers booted, menus loaded, caches filled
             load(f"http://127.0.0.1:{ports[name]}", target.signed, min(1.0, args.seconds), args.callers)
         for _ in range(args.rounds):  # interleaved, so a noisy neighbour hits every target alike
             for name, target in TARGETS.items():
-                before = server_cpu(servers[name])
+                before, callers_before = server_cpu(servers[name]), callers_cpu()
                 got = load(f"http://127.0.0.1:{ports[name]}", target.signed, args.seconds, args.callers)
+                client_cpu[name] += callers_cpu() - callers_before
                 after, used = server_cpu(servers[name]), cpu[name]
                 cpu[name] = None if before is None or after is None or used is None else used + after - before
                 latencies[name] += got
@@ -171,14 +182,15 @@ def main() -> None:
         cuts = statistics.quantiles(latencies[name], n=100)
         used = cpu[name]
         rows[name] = (statistics.median(rates[name]), cuts[49] * 1000, cuts[98] * 1000,
-                      None if used is None else used / len(latencies[name]) * 1e6)
-    base_rate, _, base_p99, _ = rows["constant"]
-    print(f"{'target':<11} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'server us/req':>14} {'vs constant':>12} "
-          f"{'p99 vs const':>13}")
-    for name, (rate, p50, p99, us) in rows.items():
+                      None if used is None else used / len(latencies[name]) * 1e6,
+                      client_cpu[name] / len(latencies[name]) * 1e6)
+    base_rate, _, base_p99, _, _ = rows["constant"]
+    print(f"{'target':<11} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'server us/req':>14} {'callers us/req':>15} "
+          f"{'vs constant':>12} {'p99 vs const':>13}")
+    for name, (rate, p50, p99, us, client_us) in rows.items():
         cpu_us = "-" if us is None else f"{us:.0f}"
-        print(f"{name:<11} {rate:>7.0f} {p50:>7.2f} {p99:>7.2f} {cpu_us:>14} {rate / base_rate:>11.2f}x "
-              f"{p99 / base_p99:>12.2f}x")
+        print(f"{name:<11} {rate:>7.0f} {p50:>7.2f} {p99:>7.2f} {cpu_us:>14} {client_us:>15.0f} "
+              f"{rate / base_rate:>11.2f}x {p99 / base_p99:>12.2f}x")
     per_round = [i / t for i, t in zip(rates["ivr"], rates["tutorial"], strict=True)]
     print(f"ivr vs tutorial: {rows['ivr'][0] / rows['tutorial'][0]:.2f}x throughput "
           f"(rounds: {', '.join(f'{r:.2f}x' for r in per_round)})")
