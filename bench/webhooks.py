@@ -96,6 +96,16 @@ def post(port: int, path: str, params: dict[str, str], validator: RequestValidat
     return body
 
 
+def heard(token: str) -> dict[str, str]:
+    """What Twilio adds to a <Gather>'s request for one token of CALLS: a key, speech, or
+    (`wait`) nothing, as after the <Redirect> that follows a silent <Gather>."""
+    if token == "wait":
+        return {}
+    if token.startswith("say:"):
+        return {"SpeechResult": token[4:], "Confidence": "0.92"}
+    return {"Digits": token, "FinishedOnKey": "", "msg": "Gather End"}
+
+
 def caller(port: int, signed: bool, deadline: float, latencies: list[float], seed: int) -> None:
     """Play whole calls until the deadline: each token is one webhook, as Twilio would send it."""
     rng = random.Random(seed)
@@ -107,14 +117,7 @@ def caller(port: int, signed: bool, deadline: float, latencies: list[float], see
             match = re.search(r'<Gather[^>]*action="([^"]+)"', body)
             if not match or time.perf_counter() >= deadline:
                 break
-            action = match.group(1).replace("&amp;", "&")
-            if token == "wait":
-                extra = {}
-            elif token.startswith("say:"):
-                extra = {"SpeechResult": token[4:], "Confidence": "0.92"}
-            else:
-                extra = {"Digits": token, "FinishedOnKey": "", "msg": "Gather End"}
-            body = post(port, action, {**params, **extra}, validator, latencies)
+            body = post(port, match.group(1).replace("&amp;", "&"), {**params, **heard(token)}, validator, latencies)
 
 
 def client_process(port: int, signed: bool, seconds: float, threads: int, seed: int,

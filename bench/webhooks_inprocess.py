@@ -28,7 +28,7 @@ from werkzeug.test import EnvironBuilder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.baselines import constant_app, tutorial_app  # noqa: E402
-from bench.webhooks import CALLER, CALLS, TOKEN  # noqa: E402
+from bench.webhooks import CALLER, CALLS, TOKEN, heard  # noqa: E402
 from ivr.web import TwilioParams, create_app  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
@@ -64,9 +64,7 @@ def record(app: App, count: int, validator: RequestValidator | None = None) -> l
             match = re.search(r'<Gather[^>]*action="([^"]+)"', body)
             if not match:
                 break
-            extra = ({} if token == "wait" else {"SpeechResult": token[4:], "Confidence": "0.92"}
-                     if token.startswith("say:") else {"Digits": token, "FinishedOnKey": "", "msg": "Gather End"})
-            sent.append(request(match.group(1).replace("&amp;", "&"), {**params, **extra}, validator))
+            sent.append(request(match.group(1).replace("&amp;", "&"), {**params, **heard(token)}, validator))
             body = send(app, sent[-1])
     return sent
 
