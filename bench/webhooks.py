@@ -107,17 +107,22 @@ def heard(token: str) -> dict[str, str]:
 
 
 def caller(port: int, signed: bool, deadline: float, latencies: list[float], seed: int) -> None:
-    """Play whole calls until the deadline: each token is one webhook, as Twilio would send it."""
+    """Play whole calls until the deadline: each token is one webhook, as Twilio would send it.
+    A server that stops answering ends the caller quietly; main() reports it."""
     rng = random.Random(seed)
     validator = RequestValidator(TOKEN) if signed else None
-    while time.perf_counter() < deadline:
-        params = {**CALLER, "CallSid": f"CA{rng.getrandbits(64):016x}"}
-        body = post(port, "/voice", params, validator, latencies)
-        for token in rng.choice(CALLS).split():
-            match = re.search(r'<Gather[^>]*action="([^"]+)"', body)
-            if not match or time.perf_counter() >= deadline:
-                break
-            body = post(port, match.group(1).replace("&amp;", "&"), {**params, **heard(token)}, validator, latencies)
+    try:
+        while time.perf_counter() < deadline:
+            params = {**CALLER, "CallSid": f"CA{rng.getrandbits(64):016x}"}
+            body = post(port, "/voice", params, validator, latencies)
+            for token in rng.choice(CALLS).split():
+                match = re.search(r'<Gather[^>]*action="([^"]+)"', body)
+                if not match or time.perf_counter() >= deadline:
+                    break
+                body = post(port, match.group(1).replace("&amp;", "&"), {**params, **heard(token)}, validator,
+                            latencies)
+    except (OSError, http.client.HTTPException):
+        return
 
 
 def client_process(port: int, signed: bool, seconds: float, threads: int, seed: int,
@@ -177,7 +182,8 @@ def main() -> None:
     client_cpu = {name: 0.0 for name in TARGETS}
     try:
         for name, target in TARGETS.items():  # warm up: workers booted, menus loaded, caches filled
-            load(ports[name], target.signed, min(1.0, args.seconds), args.callers)
+            if not load(ports[name], target.signed, min(1.0, args.seconds), args.callers):
+                raise SystemExit(f"{name}: no answer from `gunicorn {target.app}`; run it by hand to see why")
         for _ in range(args.rounds):  # interleaved, so a noisy neighbour hits every target alike
             for name, target in TARGETS.items():
                 before, callers_before = server_cpu(servers[name]), callers_cpu()
