@@ -19,10 +19,10 @@ menu: deploy such a change to every machine at once, at a quiet hour.
 
 from __future__ import annotations
 
+import binascii
 import hmac
 import json
 import time
-from base64 import urlsafe_b64decode, urlsafe_b64encode
 from hashlib import blake2b
 
 from .engine import Call
@@ -30,6 +30,10 @@ from .engine import Call
 MAC_BYTES = 18  # 144 bits, 24 characters in the URL
 CLOCK_SKEW = 60  # seconds a token may seem to come from the future (another machine's clock)
 _JSON = json.JSONEncoder(separators=(",", ":"))  # json.dumps(separators=...) builds an encoder per call
+_read_json = json.JSONDecoder().decode  # json.loads of bytes first guesses their encoding, in Python
+# URL-safe base64 straight from binascii: base64.urlsafe_b64* add a layer of type checks per call
+_TO_URL = bytes.maketrans(b"+/", b"-_")
+_FROM_URL = bytes.maketrans(b"-_", b"+/")
 
 
 class StateCodec:
@@ -39,7 +43,7 @@ class StateCodec:
 
     def dump(self, call: Call, call_sid: str) -> str:
         fields = [call.node, call.lang, call.version, call.retries, call.answers, call.restarts, int(time.time())]
-        payload = urlsafe_b64encode(_JSON.encode(fields).encode()).rstrip(b"=")
+        payload = _b64(_JSON.encode(fields).encode()).rstrip(b"=")
         return (payload + b"." + self._mac(payload, call_sid)).decode()
 
     def load(self, token: str, call_sid: str) -> Call | None:
@@ -47,13 +51,12 @@ class StateCodec:
         if not hmac.compare_digest(mac, self._mac(payload, call_sid)):
             return None
         try:
-            fields = json.loads(urlsafe_b64decode(payload + b"=" * (-len(payload) % 4)))
-            node, lang, version, retries, answers, restarts, issued = fields
-        except (ValueError, TypeError):
+            text = binascii.a2b_base64(payload.translate(_FROM_URL) + b"=" * (-len(payload) % 4)).decode()
+            node, lang, version, retries, answers, restarts, issued = _read_json(text)
+        except (ValueError, TypeError):  # binascii.Error and UnicodeDecodeError are ValueErrors
             return None
-        if not (isinstance(node, str) and isinstance(lang, str) and isinstance(version, str)
-                and isinstance(retries, int) and isinstance(answers, dict) and isinstance(restarts, int)
-                and isinstance(issued, int)):
+        if not (type(node) is str and type(lang) is str and type(version) is str and type(retries) is int
+                and type(answers) is dict and type(restarts) is int and type(issued) is int):
             return None
         age = time.time() - issued
         if age > self._max_age or age < -CLOCK_SKEW:
@@ -63,4 +66,9 @@ class StateCodec:
 
     def _mac(self, payload: bytes, call_sid: str) -> bytes:
         signed = payload + b"\0" + call_sid[:64].encode("utf-8", "replace")
-        return urlsafe_b64encode(blake2b(signed, key=self._key, digest_size=MAC_BYTES).digest())
+        return _b64(blake2b(signed, key=self._key, digest_size=MAC_BYTES).digest())
+
+
+def _b64(data: bytes) -> bytes:
+    """URL-safe base64 (with its padding)."""
+    return binascii.b2a_base64(data, newline=False).translate(_TO_URL)
