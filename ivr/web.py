@@ -18,7 +18,7 @@ import logging
 import re
 import secrets
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, wraps
 from pathlib import Path
 from typing import Any, Callable, Mapping, cast
 from zoneinfo import ZoneInfo
@@ -130,7 +130,7 @@ class WebhookRequest(Request):
         return dict(parse_query_string(self.query_string, "&"))
 
 
-def _webhook() -> WebhookRequest:
+def _request() -> WebhookRequest:
     """This request, taken out of Flask's `request` proxy once: each use of the proxy is a
     context look-up, and a webhook used it half a dozen times."""
     return cast(WebhookRequest, request._get_current_object())  # type: ignore[attr-defined]
@@ -203,18 +203,32 @@ def _twiml(document: str, status: int = 200) -> Response:
 
 
 # -- request checks --------------------------------------------------------------------
-@bp.before_request
-def _check_signature() -> None:
-    service, req = _service(), _webhook()
-    if service.validator is None or req.endpoint in ("ivr.health", "ivr.audio"):
-        return  # not webhooks: the health check, and the prompts' audio Twilio fetches
+View = Callable[[Service, WebhookRequest], Response]
+
+
+def webhook(view: View) -> Callable[[], Response]:
+    """Mark a view as one of Twilio's webhooks: its signature is checked first (when the
+    service has a token), then the view gets the service and the request, each looked up
+    once (not a `before_request` hook: that looked both up again, on every webhook)."""
+
+    @wraps(view)
+    def checked() -> Response:
+        service, req = _service(), _request()
+        if service.validator is not None:
+            _check_signature(service.validator, service.public_url, req)
+        return view(service, req)
+
+    return checked
+
+
+def _check_signature(validator: RequestValidator, public_url: str | None, req: WebhookRequest) -> None:
     url = req.url
-    if service.public_url:
-        url = service.public_url.rstrip("/") + req.full_path.removesuffix("?")
+    if public_url:
+        url = public_url.rstrip("/") + req.full_path.removesuffix("?")
     params = req.params if req.method == "POST" else {}
     signature = req.headers.get("X-Twilio-Signature", "")
     algorithm = get_signature_algorithm(req.headers.get("X-Twilio-Webhooks-Signature-Settings"))
-    if not service.validator.validate(url, params, signature, algorithm):
+    if not validator.validate(url, params, signature, algorithm):
         log.warning("refused a webhook with a bad or missing signature: %s %s", req.method, req.path)
         abort(403)
 
@@ -231,7 +245,7 @@ def _failed(exc: Exception) -> Response:
 def _restart_url() -> str | None:
     """Where a failed call starts again, in its own language, or None (hang up) once it has
     already been restarted twice: a fault on a path a silent caller takes must not loop forever."""
-    service, req = _service(), _webhook()
+    service, req = _service(), _request()
     try:
         sid = req.params.get("CallSid", "")
     except HTTPException:  # the body itself was the problem (e.g. too large)
@@ -258,9 +272,9 @@ def _not_found(exc: HTTPException) -> ResponseReturnValue:
 
 # -- webhooks --------------------------------------------------------------------------
 @bp.route("/voice", methods=["GET", "POST"])
-def incoming() -> Response:
+@webhook
+def incoming(service: Service, req: WebhookRequest) -> Response:
     """A new call; `?lang=en` skips the language choice (e.g. for a number advertised to English speakers)."""
-    service, req = _service(), _webhook()
     edition = service.store.current()
     lang = req.query.get("lang")
     call, step = edition.engine.start(_now(service, req), lang if lang in edition.engine.menu.languages else None)
@@ -269,23 +283,24 @@ def incoming() -> Response:
 
 
 @bp.route("/voice/gather", methods=["GET", "POST"])
-def gather() -> Response:
+@webhook
+def gather(service: Service, req: WebhookRequest) -> Response:
     """A key, speech, or (via the <Redirect> after a <Gather>) silence."""
-    return _resume(_heard)
+    return _resume(service, req, _heard)
 
 
 @bp.route("/voice/dial", methods=["GET", "POST"])
-def dial() -> Response:
+@webhook
+def dial(service: Service, req: WebhookRequest) -> Response:
     """How a transfer ended: answered (the call is over for us) or not."""
-    return _resume(_dialled)
+    return _resume(service, req, _dialled)
 
 
 Advance = Callable[[Call, Edition, Mapping[str, str], dt.datetime], tuple[str, Step]]
 
 
-def _resume(advance: Advance) -> Response:
+def _resume(service: Service, req: WebhookRequest, advance: Advance) -> Response:
     """Restore the call from its state (or restart it), advance it, answer with the next step."""
-    service, req = _service(), _webhook()
     now = _now(service, req)
     restored = _restore(service, req)
     if restored is None:
@@ -310,10 +325,11 @@ def _dialled(call: Call, edition: Edition, values: Mapping[str, str], now: dt.da
 
 
 @bp.route("/voice/status", methods=["GET", "POST"])
-def status() -> Response:
-    values = _webhook().params
+@webhook
+def status(service: Service, req: WebhookRequest) -> Response:
+    values = req.params
     log.info("call=%s caller=%s status=%s duration=%s", values.get("CallSid", "-")[:64],
-             _service().pseudonym(values.get("From", "")), values.get("CallStatus", "-")[:32],
+             service.pseudonym(values.get("From", "")), values.get("CallStatus", "-")[:32],
              values.get("CallDuration", "-")[:16])
     return _twiml('<?xml version="1.0" encoding="UTF-8"?><Response />')
 
