@@ -158,6 +158,18 @@ def test_unsigned_and_badly_signed_requests_are_refused() -> None:
     assert changed.status_code == 403
 
 
+def test_every_route_but_health_and_audio_checks_signatures() -> None:
+    """Webhooks are signed by decoration (`@webhook`), so a route added without it must fail here."""
+    app = make_app()
+    client, twilio = app.test_client(), Twilio(app.test_client())
+    routes = {rule.rule for rule in app.url_map.iter_rules()}
+    assert routes >= {"/voice", "/voice/gather", "/voice/dial", "/voice/status"}
+    for route in routes - {"/health", "/audio/<lang>/<name>"}:
+        assert client.post(route, data=CALL).status_code == 403, route
+        assert client.get(route, query_string=CALL).status_code == 403, route
+        assert twilio.post(route).status_code == 200, route
+
+
 def test_blank_parameters_are_part_of_the_signature() -> None:
     """Twilio signs every parameter it posts, blank ones (FinishedOnKey=) included."""
     twilio = Twilio(make_app().test_client())
