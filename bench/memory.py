@@ -18,11 +18,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.service import OPEN, service  # noqa: E402
 from ivr.simulator import parse_script, play  # noqa: E402
 from ivr.state import StateCodec  # noqa: E402
 from ivr.engine import Engine  # noqa: E402
 from ivr.menu import load_menu  # noqa: E402
-from ivr.web import create_app  # noqa: E402
 from ivr.wire import WireLine, client_transport  # noqa: E402
 
 SCRIPTS = ["2 5 1 1 2 1 1 3", "1 1", "2 wait 3", "2 5 1 say:yes say:no 1 1 1", "3 7 4 7", "2 2", "1 5 1 2",
@@ -40,8 +40,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=10_000)
     args = parser.parse_args()
-    app = create_app(str(ROOT / "menus" / "free_dial.yaml"),
-                     config={"ALLOW_UNSIGNED": True, "STATE_SECRET": "bench"})
+    app = service(str(ROOT / "menus" / "free_dial.yaml"), config={"ALLOW_UNSIGNED": True, "STATE_SECRET": "bench"})
     client = app.test_client()
     menu = load_menu(ROOT / "menus" / "free_dial.yaml")
     rng = random.Random(7)
@@ -60,7 +59,7 @@ def main() -> None:
     gc.collect()
     after_all = rss_kib()
     engine = Engine(menu)
-    call, _ = engine.start(__import__("datetime").datetime.now().astimezone())
+    call, _ = engine.start(OPEN)
     call.answers = {"has_card": True, "round1_full": False, "health_insurance": True, "public_account": False}
     token = StateCodec("bench", 3600).dump(call, "CA" + "0" * 32)
     print(f"RSS after 100 calls:    {after_100:>8,} KiB")

@@ -56,7 +56,7 @@ class Target:
 
 
 TARGETS = {"constant": Target("bench.baselines:constant_app"), "tutorial": Target("bench.baselines:tutorial_app"),
-           "ivr": Target("app:app"), "ivr signed": Target("app:app", signed=True)}
+           "ivr": Target("bench.service:app"), "ivr signed": Target("bench.service:app", signed=True)}
 
 
 def start(target: Target, port: int) -> subprocess.Popen[bytes]:
