@@ -29,7 +29,8 @@ from werkzeug.test import EnvironBuilder
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.baselines import constant_app, tutorial_app  # noqa: E402
 from bench.webhooks import CALLER, CALLS, TOKEN, heard  # noqa: E402
-from ivr.web import TwilioParams, create_app  # noqa: E402
+from bench.service import service  # noqa: E402
+from ivr.web import TwilioParams  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 App = Callable[[dict[str, Any], Any], Any]
@@ -77,18 +78,26 @@ def replay(app: App, requests: list[Request]) -> float:
     return (time.perf_counter() - began) / len(requests) * 1e6
 
 
+def make_apps() -> dict[str, App]:
+    """The targets of bench/webhooks.py, as WSGI apps in this process."""
+    os.environ.setdefault("IVR_STATE_SECRET", "bench")
+    return {"constant": constant_app, "tutorial": tutorial_app, "ivr": service(config={"ALLOW_UNSIGNED": True}),
+            "ivr signed": service(config={"TWILIO_AUTH_TOKEN": TOKEN})}
+
+
+def validator(target: str) -> RequestValidator | None:
+    """What signs the target's requests, as Twilio would: only the signed service checks."""
+    return RequestValidator(TOKEN) if target == "ivr signed" else None
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=400, help="recorded per target")
     parser.add_argument("--profile", action="store_true", help="then profile the service's replay")
     args = parser.parse_args()
-    os.environ.setdefault("IVR_STATE_SECRET", "bench")
-    apps: dict[str, App] = {"constant": constant_app, "tutorial": tutorial_app,
-                            "ivr": create_app(config={"ALLOW_UNSIGNED": True}),
-                            "ivr signed": create_app(config={"TWILIO_AUTH_TOKEN": TOKEN})}
-    recorded = {name: record(app, args.requests, RequestValidator(TOKEN) if name == "ivr signed" else None)
-                for name, app in apps.items()}
+    apps = make_apps()
+    recorded = {name: record(app, args.requests, validator(name)) for name, app in apps.items()}
     times: dict[str, list[float]] = {name: [] for name in apps}
     for _ in range(args.rounds):
         for name, app in apps.items():

@@ -36,3 +36,9 @@ def test_in_process_webhook_benchmark_compares_with_both_baselines() -> None:
     out = run("bench/webhooks_inprocess.py", "--rounds", "1", "--requests", "40", "--profile")
     for row in ("constant", "tutorial", "ivr signed", "tottime"):
         assert row in out
+
+
+def test_instruction_benchmark_counts_the_service() -> None:
+    out = run("bench/instructions.py", "--requests", "5", "--targets", "ivr")
+    row = next(line for line in out.splitlines() if line.startswith("ivr "))
+    assert int(row.split()[1].replace(",", "")) > 10_000  # a webhook runs far more than this; 0 would mean no replay

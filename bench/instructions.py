@@ -1,0 +1,75 @@
+"""Instructions per webhook, counted by valgrind: a noise-free measure of the work a change removes.
+
+Run:  python bench/instructions.py [--requests 300] [--targets constant ivr]
+
+On a shared machine, time per request swings by +-10% from run to run; the number of
+instructions a request executes does not (two runs agree to ~0.3%), so this tells whether
+a change removes work when a timed benchmark cannot. Each target's calls (those of
+bench/webhooks.py, recorded as bench/webhooks_inprocess.py does) are replayed under
+valgrind's callgrind once and three times over; the difference over the extra requests
+is the count per request, start-up excluded. Instructions are not time (a cache miss
+counts as one), so the timed benchmarks still say what a change is worth.
+Needs valgrind (Debian: `apt install valgrind`); about a minute per target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from bench.webhooks_inprocess import make_apps, record, replay, validator  # noqa: E402
+
+TARGETS = ("constant", "tutorial", "ivr", "ivr signed")
+EXTRA = 2  # replays counted beyond the first
+
+
+def counted(target: str, requests: int, replays: int) -> int:
+    """Instructions of a child process that records `requests` calls and replays them `replays` times."""
+    run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+                          __file__, "--replay", target, str(replays), "--requests", str(requests)],
+                         cwd=ROOT, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONHASHSEED": "0"})  # the same dict layouts every run
+    found = re.search(r"Collected : (\d+)", run.stderr)
+    if run.returncode != 0 or not found:
+        raise SystemExit(f"{target}: valgrind failed:\n{run.stderr[-2000:]}")
+    return int(found.group(1))
+
+
+def per_request(target: str, requests: int) -> float:
+    once, more = counted(target, requests, 1), counted(target, requests, 1 + EXTRA)
+    return (more - once) / (EXTRA * requests)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300, help="recorded per target")
+    parser.add_argument("--targets", nargs="+", choices=TARGETS, default=list(TARGETS))
+    parser.add_argument("--replay", nargs=2, metavar=("TARGET", "TIMES"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.replay:  # the child valgrind counts
+        target, times = args.replay[0], int(args.replay[1])
+        app = make_apps()[target]
+        requests = record(app, args.requests, validator(target))
+        for _ in range(times):
+            replay(app, requests)
+        return
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind is not installed (Debian: apt install valgrind)")
+    with ThreadPoolExecutor() as pool:  # one valgrind per core
+        counts = dict(zip(args.targets, pool.map(lambda t: per_request(t, args.requests), args.targets), strict=True))
+    base = counts.get("constant")
+    print(f"{'target':<11} {'instructions/request':>21} {'vs constant':>12}")
+    for target, count in counts.items():
+        print(f"{target:<11} {count:>21,.0f} {f'{count / base:.2f}x' if base else '-':>12}")
+
+
+if __name__ == "__main__":
+    main()
