@@ -10,7 +10,6 @@ so a noisy, shared machine still shows whether the per-step cost stays flat.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import logging
 import random
 import re
@@ -20,20 +19,19 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
 
 from synthetic import synthetic_menu_data  # noqa: E402
+
+from bench.service import OPEN, service  # noqa: E402
 
 from ivr.engine import End, Engine, Input, Press, Silence, Speak, Transfer  # noqa: E402
 from ivr.lint import check_text  # noqa: E402
 from ivr.menu import Menu, default_menu_path, load_menu  # noqa: E402
-from ivr.web import create_app  # noqa: E402
 
-AT = dt.datetime(2022, 7, 1, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))
 INPUTS: list[Input] = [Press(k) for k in "1234567890*"] + [Silence(), Speak("yes"), Speak("no")]
 
 
@@ -41,13 +39,13 @@ def steps_per_second(menu: Menu, seconds: float, seed: int = 1) -> float:
     """Random callers pressing random keys, restarted whenever a call ends."""
     engine, rng = Engine(menu), random.Random(seed)
     script = [rng.choice(INPUTS) for _ in range(4096)]
-    call, _ = engine.start(AT)
+    call, _ = engine.start(OPEN)
     steps, deadline = 0, time.perf_counter() + seconds
     while time.perf_counter() < deadline:
         for event in script[steps % 4096: steps % 4096 + 256]:
-            step = engine.step(call, event, AT)
+            step = engine.step(call, event, OPEN)
             if isinstance(step.action, (Transfer, End)):
-                call, _ = engine.start(AT)
+                call, _ = engine.start(OPEN)
         steps += 256
     return steps / seconds
 
@@ -62,7 +60,7 @@ def load_seconds(text: str) -> float:
 def webhook_us(path: Path, seconds: float) -> float:
     """Microseconds per /voice/gather webhook through the whole Flask app, in this process,
     once the TwiML of the steps walked is cached (a first pass warms it, as a live service is)."""
-    client = create_app(str(path), clock=lambda: AT, config={"ALLOW_UNSIGNED": True, "STATE_SECRET": "b"}).test_client()
+    client = service(str(path), config={"ALLOW_UNSIGNED": True, "STATE_SECRET": "b"}).test_client()
     walk(client, seconds)
     return walk(client, seconds)
 

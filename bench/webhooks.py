@@ -6,8 +6,9 @@ Each target runs under gunicorn with 2 workers on loopback; they take turns, rou
 round, and the figures are the median round's rate and the latencies of all rounds:
   constant    a Flask endpoint returning a fixed TwiML document (the stack's limit)
   tutorial    a handler in the style of Twilio's Flask tutorial (builds a VoiceResponse)
-  ivr         the service, playing realistic calls (incoming, menu keys, Q&A, silence),
-              checking no signatures: the same work as the baselines, which check none
+  ivr         the service, playing realistic calls (incoming, menu keys, Q&A, silence) at
+              an open hour (bench/service.py), checking no signatures: the same work as
+              the baselines, which check none
   ivr signed  the same, as deployed: every request signed and its signature checked
 Callers run in 2 client processes with several threads each, for a bounded time, and
 post what Twilio posts (some 25 parameters per webhook). "server us/req" is the CPU the
