@@ -6,6 +6,7 @@ not require the environment to be configured.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ivr.web import create_app
@@ -15,6 +16,26 @@ __all__ = ["app", "create_app"]  # noqa: F822 (app is made on first use, below)
 
 def __getattr__(name: str) -> Any:
     if name == "app":
+        _log_where_the_server_logs()
         globals()["app"] = application = create_app()
         return application
     raise AttributeError(name)
+
+
+def _log_where_the_server_logs() -> None:
+    """Operators need the service's own lines (each call's steps and revision, the caller as a
+    keyed hash; menu changes refused or taken): under gunicorn they go to its error log at its
+    `--log-level`, elsewhere to stderr at INFO. Left alone when the host configured `ivr`."""
+    ours = logging.getLogger("ivr")
+    if ours.handlers or ours.level != logging.NOTSET:
+        return
+    server = logging.getLogger("gunicorn.error")
+    if server.handlers:
+        ours.handlers[:] = server.handlers
+        ours.setLevel(server.level)
+    else:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s %(name)s: %(message)s"))
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
+    ours.propagate = False  # the root logger's handlers, if any, would print each line twice

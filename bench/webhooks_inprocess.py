@@ -1,11 +1,13 @@
 """Server time per webhook without sockets: the same calls replayed against each WSGI app.
 
-Run:  python bench/webhooks_inprocess.py [--rounds 7] [--profile]
+Run:  python bench/webhooks_inprocess.py [--rounds 7] [--profile] [--log FILE]
 
 The calls of bench/webhooks.py are recorded once per target (each request's path and
 body; for "ivr signed" also Twilio's signature), then replayed straight into the app, the
 targets taking turns; the figure is the median round. It isolates what each app costs from gunicorn, the kernel and the callers,
-and with --profile shows where the service's time goes (cProfile, by own time).
+and with --profile shows where the service's time goes (cProfile, by own time). With --log,
+the service writes its line per webhook to FILE, as under gunicorn's default log level
+(the other runs, like bench/webhooks.py's servers, log only warnings).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import logging
 import os
 import pstats
 import random
@@ -95,7 +98,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--requests", type=int, default=400, help="recorded per target")
     parser.add_argument("--profile", action="store_true", help="then profile the service's replay")
+    parser.add_argument("--log", metavar="FILE", help="the service's INFO lines (one per webhook) go to FILE")
     args = parser.parse_args()
+    if args.log:
+        handler = logging.FileHandler(args.log)
+        handler.setFormatter(logging.Formatter("[%(asctime)s] [%(process)d] [%(levelname)s] %(message)s"))
+        ours = logging.getLogger("ivr")
+        ours.addHandler(handler)
+        ours.setLevel(logging.INFO)
+        ours.propagate = False
     apps = make_apps()
     recorded = {name: record(app, args.requests, validator(name)) for name, app in apps.items()}
     times: dict[str, list[float]] = {name: [] for name in apps}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -29,15 +30,17 @@ def free_port() -> int:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
     port = free_port()
-    log = tmp_path_factory.mktemp("gunicorn") / "access.log"
+    logs = tmp_path_factory.mktemp("gunicorn")
+    log, errors = logs / "access.log", logs / "error.log"
     env = {**os.environ, "IVR_TWILIO_AUTH_TOKEN": TOKEN, "IVR_STATE_SECRET": "shared-by-all-workers",
            "IVR_ALLOW_CLOCK_HEADER": "true", "IVR_MENU": str(ROOT / "menus" / "free_dial.yaml")}
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--workers", "3", "--bind", f"127.0.0.1:{port}",
-         "--access-logfile", str(log), "--access-logformat", "%(p)s %(s)s %(U)s", "app:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+         "--access-logfile", str(log), "--access-logformat", "%(p)s %(s)s %(U)s", "--error-logfile", str(errors),
+         "app:app"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     try:
         for _ in range(100):
@@ -47,15 +50,15 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
             except OSError:
                 time.sleep(0.1)
         else:
-            raise RuntimeError("gunicorn did not start: " + (proc.stderr.read().decode() if proc.stderr else ""))
-        yield base, log
+            raise RuntimeError("gunicorn did not start: " + errors.read_text())
+        yield base, log, errors
     finally:
         proc.terminate()
         proc.wait(timeout=10)
 
 
-def test_every_branch_in_every_language_matches_the_engine(server: tuple[str, Path], engine: Engine) -> None:
-    base, log = server
+def test_every_branch_in_every_language_matches_the_engine(server: tuple[str, Path, Path], engine: Engine) -> None:
+    base, log, _ = server
     for script, at in scenario_scripts():
         direct = list(play(EngineLine(engine, at), parse_script(script)))
         wired = list(play(WireLine(http_transport(base, TOKEN, at), engine.menu), parse_script(script)))
@@ -66,8 +69,25 @@ def test_every_branch_in_every_language_matches_the_engine(server: tuple[str, Pa
     assert [line for line in lines if not re.match(r"<\d+> 200 ", line)] == []
 
 
-def test_unsigned_requests_are_refused_by_the_server(server: tuple[str, Path]) -> None:
-    base, _ = server
+def test_unsigned_requests_are_refused_by_the_server(server: tuple[str, Path, Path]) -> None:
+    base, _, _ = server
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(urllib.request.Request(base + "/voice", data=b"CallSid=CA1"), timeout=5)
     assert refused.value.code == 403
+
+
+def test_each_webhook_is_logged_in_the_servers_error_log_without_the_callers_number(
+        server: tuple[str, Path, Path], engine: Engine) -> None:
+    """Operators read gunicorn's error log: the service's lines go there, at its --log-level (info)."""
+    base, _, errors = server
+    line = WireLine(http_transport(base, TOKEN), engine.menu, caller="+819012345678")
+    list(play(line, parse_script("2 wait 1")))
+    time.sleep(0.2)  # the workers write their lines after answering
+    ours = [entry for entry in errors.read_text().splitlines() if f"call={line.sid} " in entry]
+    steps = [entry.split(f"call={line.sid} ", 1)[1] for entry in ours]
+    assert len(steps) == 4, ours  # start, then one line per key or silence
+    revision = json.load(urllib.request.urlopen(base + "/health", timeout=5))["revision"]
+    caller = re.fullmatch(rf"caller=([0-9a-f]{{12}}) version={re.escape(revision)} start -> language listen", steps[0])
+    assert caller, steps[0]
+    assert all(step.startswith(f"caller={caller.group(1)} version={revision} ") for step in steps)
+    assert "[INFO]" in ours[0] and "9012345678" not in errors.read_text()
