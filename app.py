@@ -25,7 +25,8 @@ def __getattr__(name: str) -> Any:
 def _log_where_the_server_logs() -> None:
     """Operators need the service's own lines (each call's steps and revision, the caller as a
     keyed hash; menu changes refused or taken): under gunicorn they go to its error log at its
-    `--log-level`, elsewhere to stderr at INFO. Left alone when the host configured `ivr`."""
+    `--log-level`; elsewhere through the host's root logging or, if there is none, to stderr,
+    at INFO. Left alone when the host configured `ivr` itself."""
     ours = logging.getLogger("ivr")
     if ours.handlers or ours.level != logging.NOTSET:
         return
@@ -33,9 +34,11 @@ def _log_where_the_server_logs() -> None:
     if server.handlers:
         ours.handlers[:] = server.handlers
         ours.setLevel(server.level)
+        ours.propagate = False  # a root handler would print each line twice
+    elif logging.getLogger().handlers:  # the host's own logging: our lines go through it
+        ours.setLevel(logging.INFO)
     else:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s %(name)s: %(message)s"))
         ours.addHandler(handler)
         ours.setLevel(logging.INFO)
-    ours.propagate = False  # the root logger's handlers, if any, would print each line twice

@@ -22,11 +22,10 @@ from typing import Any
 
 import yaml
 
-sys.path[:0] = [str(Path(__file__).resolve().parent), str(Path(__file__).resolve().parent.parent)]
-
-from synthetic import synthetic_menu_data  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.service import OPEN, service  # noqa: E402
+from bench.synthetic import synthetic_menu_data  # noqa: E402
 
 from ivr.engine import End, Engine, Input, Press, Silence, Speak, Transfer  # noqa: E402
 from ivr.lint import check_text  # noqa: E402

@@ -63,7 +63,7 @@ def main() -> None:
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (Debian: apt install valgrind)")
-    with ThreadPoolExecutor() as pool:  # one valgrind per core
+    with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:  # one valgrind per core
         counts = dict(zip(args.targets, pool.map(lambda t: per_request(t, args.requests), args.targets), strict=True))
     base = counts.get("constant")
     print(f"{'target':<11} {'instructions/request':>21} {'vs constant':>12}")

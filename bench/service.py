@@ -1,7 +1,8 @@
-"""The service as the benchmarks run it: built like `app:app`, its clock pinned to an open
-weekday hour. Every run then plays the same calls whatever the time of day (out of hours,
-transfers turn into the closed message and calls end sooner), and no script waits for a
-transfer that never comes. Serve it with `gunicorn bench.service:app`."""
+"""The service as the benchmarks run it: built like `app:app` (but with no log set-up: the
+benchmarks log only warnings), its clock pinned to an open weekday hour. Every run then
+plays the same calls whatever the time of day (out of hours, transfers turn into the
+closed message and calls end sooner), and no script waits for a transfer that never
+comes. Serve it with `gunicorn bench.service:app`."""
 
 from __future__ import annotations
 

@@ -209,7 +209,8 @@ View = Callable[[Service, WebhookRequest], Response]
 def webhook(view: View) -> Callable[[], Response]:
     """Mark a view as one of Twilio's webhooks: its signature is checked first (when the
     service has a token), then the view gets the service and the request, each looked up
-    once (not a `before_request` hook: that looked both up again, on every webhook)."""
+    once (not a `before_request` hook: that looked both up again, on every webhook). Flask's
+    automatic answer to OPTIONS runs no view, so it goes unchecked: it tells only the methods."""
 
     @wraps(view)
     def checked() -> Response:

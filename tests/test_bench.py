@@ -41,4 +41,4 @@ def test_in_process_webhook_benchmark_compares_with_both_baselines() -> None:
 def test_instruction_benchmark_counts_the_service() -> None:
     out = run("bench/instructions.py", "--requests", "5", "--targets", "ivr")
     row = next(line for line in out.splitlines() if line.startswith("ivr "))
-    assert int(row.split()[1].replace(",", "")) > 10_000  # a webhook runs far more than this; 0 would mean no replay
+    assert 100_000 < int(row.split()[1].replace(",", "")) < 5_000_000  # ~740,000 on Python 3.11
