@@ -2,7 +2,7 @@
 benchmarks log only warnings), its clock pinned to an open weekday hour. Every run then
 plays the same calls whatever the time of day (out of hours, transfers turn into the
 closed message and calls end sooner), and no script waits for a transfer that never
-comes. Serve it with `gunicorn bench.service:app`."""
+comes. Serve it with `gunicorn 'bench.service:service()'`."""
 
 from __future__ import annotations
 
@@ -21,10 +21,3 @@ def service(menu_path: str | None = None, config: Mapping[str, Any] | None = Non
     """The Flask app (configured as create_app is), at OPEN whatever the wall clock says."""
     return create_app(menu_path, clock=lambda: OPEN, config=config)
 
-
-def __getattr__(name: str) -> Any:
-    """`app` is built on first use, as in app.py, so importing OPEN needs no configuration."""
-    if name == "app":
-        globals()["app"] = application = service()
-        return application
-    raise AttributeError(name)

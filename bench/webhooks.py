@@ -57,7 +57,7 @@ class Target:
 
 
 TARGETS = {"constant": Target("bench.baselines:constant_app"), "tutorial": Target("bench.baselines:tutorial_app"),
-           "ivr": Target("bench.service:app"), "ivr signed": Target("bench.service:app", signed=True)}
+           "ivr": Target("bench.service:service()"), "ivr signed": Target("bench.service:service()", signed=True)}
 
 
 def start(target: Target, port: int) -> subprocess.Popen[bytes]:
