@@ -20,4 +20,3 @@ OPEN = dt.datetime(2022, 7, 1, 10, 0, tzinfo=ZoneInfo("Asia/Tokyo"))  # a Friday
 def service(menu_path: str | None = None, config: Mapping[str, Any] | None = None) -> Flask:
     """The Flask app (configured as create_app is), at OPEN whatever the wall clock says."""
     return create_app(menu_path, clock=lambda: OPEN, config=config)
-
