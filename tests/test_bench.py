@@ -1,11 +1,18 @@
-"""The benchmarks run (briefly) and print their figures; no time is asserted here."""
+"""The benchmarks run (briefly) and print their figures; no time is asserted here.
+
+Marked `bench`: `python3 -m pytest` leaves them out (valgrind alone takes a minute or more);
+`.ci/run` runs them as a separate step with `python3 -m pytest -m bench`."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
+
+pytestmark = pytest.mark.bench
 
 
 def run(*args: str) -> str:

@@ -100,7 +100,6 @@ def test_the_free_dial_passes(free_dial: Report) -> None:
         assert entry.states > 100
         assert entry.worst is not None and entry.silent is not None
         assert entry.worst.seconds >= entry.silent.seconds > 60  # the fraud warning alone is long
-    assert free_dial.elapsed < 30
 
 
 def test_the_free_dial_moments_cover_hours_and_rules(free_dial: Report) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -119,9 +118,7 @@ def graph(*args: str) -> tuple[int, str]:
 
 
 def test_cli_writes_an_svg_that_parses(tmp_path: Path, menu: Menu) -> None:
-    began = time.perf_counter()
     code, out = graph("-o", str(tmp_path / "menu.svg"))
-    assert time.perf_counter() - began < 10  # takes well under a second; "a few seconds" is the promise
     assert code == 0 and out == f"{tmp_path / 'menu.svg'}: 24 nodes, svg, dot layout\n"
     root = ET.parse(tmp_path / "menu.svg").getroot()
     titles = {t.text for t in root.iter("{http://www.w3.org/2000/svg}title")}

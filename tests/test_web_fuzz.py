@@ -35,7 +35,7 @@ def assert_twiml(reply: Any) -> None:
     assert {v.tag for v in root} <= {"Say", "Gather", "Redirect", "Dial", "Hangup", "Reject", "Play"}
 
 
-@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(path=paths, state=states, data=params, method=st.sampled_from(["POST", "GET"]))
 def test_any_request_gets_valid_twiml(path: str, state: str, data: dict[str, str], method: str) -> None:
     query = {"s": state}
@@ -46,7 +46,7 @@ def test_any_request_gets_valid_twiml(path: str, state: str, data: dict[str, str
     assert_twiml(reply)
 
 
-@settings(max_examples=1000, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(digits=text, speech=text, dial=text)
 def test_odd_input_on_a_live_call_reprompts_or_routes_safely(digits: str, speech: str, dial: str) -> None:
     for path in ("/voice/gather", "/voice/dial"):
@@ -61,7 +61,7 @@ def test_a_huge_body_still_gets_twiml() -> None:
     assert_twiml(reply)
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(form=st.dictionaries(st.text(min_size=1, max_size=30).filter(lambda name: "=" not in name),
                             st.text(max_size=60), max_size=30))
 def test_twilio_parameters_are_read_as_the_standard_library_reads_them(form: dict[str, str]) -> None:

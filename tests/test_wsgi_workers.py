@@ -15,7 +15,7 @@ from typing import Iterator
 
 import pytest
 
-from conftest import ROOT, scenario_scripts, transcript
+from conftest import ROOT, WEEKDAY_MORNING, scenario_scripts, transcript
 from ivr.engine import Engine
 from ivr.simulator import EngineLine, parse_script, play
 from ivr.wire import WireLine, http_transport
@@ -80,11 +80,11 @@ def test_each_webhook_is_logged_in_the_servers_error_log_without_the_callers_num
         server: tuple[str, Path, Path], engine: Engine) -> None:
     """Operators read gunicorn's error log: the service's lines go there, at its --log-level (info)."""
     base, _, errors = server
-    line = WireLine(http_transport(base, TOKEN), engine.menu, caller="+819012345678")
+    line = WireLine(http_transport(base, TOKEN, WEEKDAY_MORNING), engine.menu, caller="+819012345678")
     list(play(line, parse_script("2 wait 1")))  # each line is written, and flushed, before its answer
     ours = [entry for entry in errors.read_text().splitlines() if f"call={line.sid} " in entry]
     steps = [entry.split(f"call={line.sid} ", 1)[1] for entry in ours]
-    assert len(steps) == 4, ours  # start, then one line per key or silence
+    assert len(steps) == 4, ours  # start, then one line per key or silence (open: 1 is a transfer)
     revision = json.load(urllib.request.urlopen(base + "/health", timeout=5))["revision"]
     caller = re.fullmatch(rf"caller=([0-9a-f]{{12}}) version={re.escape(revision)} start -> language listen", steps[0])
     assert caller, steps[0]
