@@ -1,11 +1,21 @@
-"""Change the menu while the service runs: pick up saved edits, refuse broken ones.
+"""Change the menu while the service runs: take saved edits, refuse broken ones, never stop.
 
-`MenuStore.current()` checks the menu file (at most once a second) and, when it has
-changed, loads it through the same checks as `ivr lint`. A file with errors is refused,
-its problems are logged with file:line, and the last good menu keeps serving. A call
-carries the revision it began on; `MenuStore.edition(revision)` finds that menu again,
-from memory or from the archive folder where every good revision is saved, so a call in
-progress finishes on its own version even in a worker that never loaded it.
+A watcher thread in each worker checks the menu file (every `interval` seconds, default
+1) and, when it changed, loads it through the same checks as `ivr lint`, outside any
+caller's webhook. A file with errors is refused, its problems logged once with
+file:line, and the last good menu keeps serving.
+
+Every good revision is saved in the archive folder as `<digest>.yaml`, and `current`
+there names the newest one a worker took from the file. The archive is what keeps the
+line up and the workers in step:
+
+* a call carries the revision it began on; `edition(revision)` finds that menu again,
+  from memory or the archive, so it finishes on its own version in any worker;
+* a worker that (re)starts while the file is broken, missing or unreadable serves the
+  newest good revision from the archive instead of failing to boot (gunicorn would shut
+  the whole service down); only a first start with no good revision anywhere is refused;
+* a worker whose file is refused follows `current`, so workers that saw a good save
+  and those that only saw the broken one after it all serve the same revision.
 """
 
 from __future__ import annotations
@@ -17,18 +27,21 @@ import re
 import tempfile
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 from .audio import MANIFEST, default_prompts_dir, playable
 from .engine import Engine
-from .errors import MenuError
+from .errors import MenuError, Problem
 from .lint import check_text
 from .twiml import Renderer
 
 log = logging.getLogger("ivr.live")
 KEEP = 16  # revisions kept in memory for calls in progress
+POINTER = "current"  # the archive's file naming its newest good revision
+_DIGEST = re.compile(r"[0-9a-f]{8}")
 
 
 @dataclass(frozen=True)
@@ -52,34 +65,48 @@ def _build(text: str, file: str, prompts: Path) -> Edition:
     return Edition(revision, Engine(menu, revision), Renderer(menu, playable(menu, prompts)))
 
 
+def _read(path: Path) -> str:
+    """The menu file's text, or a MenuError that says why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "it is not UTF-8 text" if isinstance(exc, UnicodeDecodeError) else exc.strerror or str(exc)
+        raise MenuError([Problem(str(path), 0, f"cannot read the menu file: {reason}")]) from None
+
+
+def default_archive(path: Path) -> Path:
+    """A folder of this user's only (nobody else can plant a menu in it), one per menu file."""
+    owner = f"ivr-menus-{os.getuid()}" if hasattr(os, "getuid") else "ivr-menus"
+    return Path(tempfile.gettempdir()) / owner / hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
+
+
 class MenuStore:
     """Also watches the prompts' audio, so a new render or recording is played, and a removed
-    file is said by Twilio's voice instead."""
+    file is said by Twilio's voice instead.
+
+    `interval` 0 starts no watcher: whoever holds the store calls `refresh()` (tests, tools)."""
 
     def __init__(self, path: Path, archive: Path | None = None, interval: float = 1.0,
                  prompts: Path | None = None) -> None:
         self.path = path
         self.prompts = prompts or default_prompts_dir(path)
         self.interval = interval
-        # Default: a folder of this user's only, so nobody else can plant a menu in it.
-        owner = f"ivr-menus-{os.getuid()}" if hasattr(os, "getuid") else "ivr-menus"
-        default = Path(tempfile.gettempdir()) / owner / hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-        self.archive = archive or default
-        self._lock = threading.Lock()
+        self.archive = archive or default_archive(path)
+        self.refused: list[str] = []
+        """The errors of the file on disk when it is not what is served (empty when it is)."""
+        self.archive_problem = self._prepare_archive()
+        self._lock = threading.Lock()  # the watcher's: one refresh at a time
+        self._rebuild = threading.Lock()  # a revision wanted by a call is built from the archive once
         self._editions: OrderedDict[str, Edition] = OrderedDict()
         self._stamp = self._stat()
-        self._checked = time.monotonic()
-        self._current = self._load(path.read_text(encoding="utf-8"))  # raises MenuError: refuse to start
+        self._watching = 0  # the pid whose watcher runs: a forked worker starts its own
+        self._current = self._first()
 
+    # -- what the webhooks use (never loads the file: the watcher does) -----------------
     def current(self) -> Edition:
-        """The menu for new calls, reloading it first if the file changed."""
-        if time.monotonic() - self._checked >= self.interval:
-            with self._lock:
-                self._checked = time.monotonic()
-                stamp = self._stat()
-                if stamp != self._stamp:
-                    self._stamp = stamp
-                    self._reload()
+        """The menu for new calls."""
+        if self._watching != os.getpid() and self.interval > 0:
+            self._watch()
         return self._current
 
     def edition(self, revision: str) -> Edition | None:
@@ -87,27 +114,149 @@ class MenuStore:
         found = self._editions.get(revision)
         if found is not None or "+" not in revision:
             return found
-        digest = revision.rsplit("+", 1)[1]
-        saved = self.archive / f"{digest}.yaml"
-        if not re.fullmatch(r"[0-9a-f]{8}", digest) or not saved.is_file():
+        with self._rebuild:  # one thread rebuilds it; the others then find it
+            return self._editions.get(revision) or self._archived(revision.rsplit("+", 1)[1])
+
+    # -- the watcher ------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Take a saved change of the file, or, while the file is refused, the newest good
+        revision another worker took."""
+        with self._lock:
+            stamp = self._stat()
+            if stamp != self._stamp:
+                self._stamp = stamp
+                self._take_file()
+            elif self.refused:
+                self._follow_pointer()
+
+    def _watch(self) -> None:
+        with self._lock:
+            if self._watching == os.getpid():
+                return
+            self._watching = os.getpid()
+            store = weakref.ref(self)  # the thread ends when the service is dropped
+            threading.Thread(target=_watch, args=(store, self.interval), name="ivr-menu-watcher", daemon=True).start()
+
+    def _take_file(self) -> None:
+        try:
+            text = _read(self.path)
+            edition = self._load(text)
+        except MenuError as exc:
+            errors = [str(p) for p in exc.problems if p.severity == "error"]
+            if errors != self.refused:
+                log.error("menu change refused, still serving %s:\n%s", self._current.revision, "\n".join(errors))
+            self.refused = errors
+            self._follow_pointer()
+            return
+        self.refused = []
+        if edition.revision != self._current.revision:
+            log.info("menu %s now in service (was %s)", edition.revision, self._current.revision)
+        self._current = edition
+        if self._stat() == self._stamp:  # not overtaken by a newer save while it was built
+            self._publish(_digest(text))
+
+    def _follow_pointer(self) -> None:
+        digest = self._pointer()
+        if digest is None or self._current.revision.endswith("+" + digest):
+            return
+        edition = self._archived(digest)
+        if edition is not None:
+            log.warning("menu %s now in service from the archive (was %s): another worker took it from %s, "
+                        "which is refused here", edition.revision, self._current.revision, self.path)
+            self._current = edition
+
+    # -- start-up ---------------------------------------------------------------------
+    def _first(self) -> Edition:
+        """The file's menu; if it cannot be served, the newest good revision in the archive.
+        Raises MenuError (refuse to start) only when there is none."""
+        try:
+            text = _read(self.path)
+            edition = self._load(text)
+            self._publish(_digest(text))
+            return edition
+        except MenuError as exc:
+            fallback = self._newest_archived()
+            if fallback is None:
+                raise
+            self.refused = [str(p) for p in exc.problems if p.severity == "error"]
+            log.critical("%s cannot be served; serving %s from the archive %s until it is fixed:\n%s",
+                         self.path, fallback.revision, self.archive, "\n".join(self.refused))
+            return fallback
+
+    def _newest_archived(self) -> Edition | None:
+        named = self._pointer()
+        if named is not None and (edition := self._archived(named)) is not None:
+            return edition
+        try:
+            saved = sorted(self.archive.glob("*.yaml"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
+        except OSError:
             return None
-        with self._lock:  # one thread rebuilds it; the others then find it
-            found = self._editions.get(revision)
-            if found is None:
-                try:
-                    text = saved.read_text(encoding="utf-8")
-                    if _digest(text) != digest:
-                        return None
-                    found = self._remember(_build(text, str(self.path), self.prompts))
-                except (MenuError, OSError, UnicodeDecodeError):
-                    return None
-            return found
+        for path in saved[:KEEP]:
+            if (edition := self._archived(path.stem)) is not None:
+                return edition
+        return None
+
+    # -- the archive ------------------------------------------------------------------
+    def _prepare_archive(self) -> str:
+        """"" when revisions can be saved, else why not (logged: calls may then have to
+        continue on another revision when a worker restarts)."""
+        try:
+            self.archive.mkdir(mode=0o700, parents=True, exist_ok=True)
+            probe = self.archive / f".probe.{os.getpid()}"
+            probe.write_bytes(b"")
+            probe.unlink()
+            return ""
+        except OSError as exc:
+            problem = f"cannot write the menu archive {self.archive}: {exc.strerror or exc}"
+            log.error("%s; a call may have to continue on another revision when its worker restarts "
+                      "(set IVR_MENU_ARCHIVE to a writable folder)", problem)
+            return problem
+
+    def _archived(self, digest: str) -> Edition | None:
+        if not _DIGEST.fullmatch(digest):
+            return None
+        try:
+            text = (self.archive / f"{digest}.yaml").read_text(encoding="utf-8")
+            if _digest(text) != digest:
+                return None
+            return self._remember(_build(text, str(self.path), self.prompts))
+        except (MenuError, OSError, UnicodeDecodeError):
+            return None
+
+    def _pointer(self) -> str | None:
+        try:
+            return (self.archive / POINTER).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
+
+    def _publish(self, digest: str) -> None:
+        if self._pointer() != digest:
+            self._save(POINTER, digest)
+
+    def _load(self, text: str) -> Edition:
+        edition = self._remember(_build(text, str(self.path), self.prompts))
+        if not (self.archive / f"{_digest(text)}.yaml").exists():
+            self._save(f"{_digest(text)}.yaml", text)
+        return edition
+
+    def _save(self, name: str, text: str) -> None:
+        """Written whole, then renamed: another worker never reads half a file."""
+        target = self.archive / name
+        partial = target.with_name(f".{name}.{os.getpid()}.tmp")
+        try:
+            partial.write_text(text, encoding="utf-8")
+            os.replace(partial, target)
+        except OSError as exc:
+            log.warning("cannot save %s in the menu archive: %s", name, exc)
 
     def _stat(self) -> tuple[int, ...]:
         """The menu file, the audio manifest, and each language's audio folder (a file added
         or removed there changes the folder's mtime)."""
         stamp: tuple[int, ...] = ()
-        folders = sorted(p for p in self.prompts.iterdir() if p.is_dir()) if self.prompts.is_dir() else []
+        try:
+            folders = sorted(p for p in self.prompts.iterdir() if p.is_dir()) if self.prompts.is_dir() else []
+        except OSError:
+            folders = []
         for path in (self.path, self.prompts / MANIFEST, *folders):
             try:
                 info = path.stat()
@@ -116,38 +265,27 @@ class MenuStore:
                 stamp += (0, 0)
         return stamp
 
-    def _reload(self) -> None:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-            edition = self._load(text)
-        except MenuError as exc:
-            errors = [str(p) for p in exc.problems if p.severity == "error"]
-            log.error("menu change refused, still serving %s:\n%s", self._current.revision, "\n".join(errors))
-            return
-        except (OSError, UnicodeDecodeError) as exc:
-            log.error("cannot read %s (%s); still serving %s", self.path, exc, self._current.revision)
-            return
-        if edition.revision != self._current.revision:
-            log.info("menu %s now in service (was %s)", edition.revision, self._current.revision)
-        self._current = edition
-
-    def _load(self, text: str) -> Edition:
-        edition = self._remember(_build(text, str(self.path), self.prompts))
-        try:
-            self.archive.mkdir(mode=0o700, parents=True, exist_ok=True)
-            saved = self.archive / f"{_digest(text)}.yaml"
-            if not saved.exists():  # written whole, then renamed: another worker never reads half a file
-                partial = saved.with_suffix(f".{os.getpid()}.tmp")
-                partial.write_text(text, encoding="utf-8")
-                os.replace(partial, saved)
-        except OSError as exc:
-            log.warning("cannot archive menu revision %s: %s", edition.revision, exc)
-        return edition
-
     def _remember(self, edition: Edition) -> Edition:
-        """Keep the most recently loaded revisions (the dict is only changed under the lock or at start)."""
-        self._editions[edition.revision] = edition
-        self._editions.move_to_end(edition.revision)
-        while len(self._editions) > KEEP:
-            self._editions.popitem(last=False)
+        """Keep the most recently loaded revisions. A new dict replaces the old, so webhooks
+        reading it without a lock never see one half changed."""
+        editions = OrderedDict(self._editions)
+        editions[edition.revision] = edition
+        editions.move_to_end(edition.revision)
+        while len(editions) > KEEP:
+            editions.popitem(last=False)
+        self._editions = editions
         return edition
+
+
+def _watch(store: weakref.ref[MenuStore], interval: float) -> None:
+    """The watcher thread: refresh every `interval` seconds; a failure is logged, never fatal."""
+    while True:
+        time.sleep(interval)
+        live = store()
+        if live is None:
+            return
+        try:
+            live.refresh()
+        except Exception:  # the thread must outlive any bug: the menu in service stays
+            log.exception("menu watcher failed; still serving %s", live.current().revision)
+        del live

@@ -100,11 +100,12 @@ def _say(parent: VoiceResponse, utterances: tuple[Utterance, ...], menu: Menu, a
             parent.say(utterance.spoken, voice=lang.voice, language=lang.say_language)
 
 
-def apology(menu: Menu, restart: str | None) -> str:
-    """Last resort when a webhook fails: apologise, then start the call again at `restart`
-    (or hang up when starting is what failed, so a caller never loops)."""
+def apology(menu: Menu, restart: str | None, code: str | None = None) -> str:
+    """Last resort when a webhook fails: apologise in language `code` (default: the menu's),
+    then start the call again at `restart` (or hang up when starting is what failed, so a
+    caller never loops)."""
     response = VoiceResponse()
-    code = menu.menu.default_language
+    code = code or menu.menu.default_language
     lang = menu.languages[code]
     response.say(menu.prompts["restart"][code], voice=lang.voice, language=lang.say_language)
     if restart:

@@ -1,12 +1,16 @@
 """The Twilio voice webhooks: a Flask blueprint over the engine, and the app factory.
 
-Routes (all answer TwiML, `text/xml`):
+Routes (all answer TwiML, `text/xml`; webhooks are POST only, as Twilio's default: a GET
+would put the caller's number and speech in every access log's URL):
     /voice           incoming call (the Twilio number's voice webhook)
     /voice/gather    each <Gather>'s action: a key, speech, or (via <Redirect>) silence
     /voice/dial      each <Dial>'s action: whether staff answered
     /voice/status    the call-status callback (logs the end of a call)
     /audio/<lang>/<prompt>.wav   prompt audio for <Play> (not a webhook: unsigned, cacheable)
-    /health          JSON: the menu in service
+    /health          JSON: the menu in service, and whether the file on disk is refused
+
+Nothing a caller sends reaches a log as it came: numbers as a keyed hash, every other
+value quoted (a newline in a CallSid cannot forge a log line), no query strings.
 """
 
 from __future__ import annotations
@@ -14,26 +18,29 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import hmac
+import json
 import logging
+import os
 import re
 import secrets
 from dataclasses import dataclass
 from functools import cached_property, wraps
 from pathlib import Path
 from typing import Any, Callable, Mapping, cast
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo
 
 from fast_query_parsers import parse_query_string
 from flask import Blueprint, Flask, Request, Response, abort, current_app, jsonify, request, send_from_directory
 from flask.typing import ResponseReturnValue
-from twilio.request_validator import RequestValidator, get_signature_algorithm
+from twilio.request_validator import HMAC_SHA1, HMAC_SHA256, RequestValidator, get_signature_algorithm
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wsgi import get_content_length
 
 from .engine import Call, DialOutcome, Input, Listen, Press, Silence, Speak, Step, Transfer
 from .live import Edition, MenuStore
-from .menu import KEYS, Menu, default_menu_path
+from .menu import KEYS, LISTENING, Menu, default_menu_path
 from .state import StateCodec
 from .twiml import apology
 
@@ -42,9 +49,13 @@ bp = Blueprint("ivr", __name__)
 
 MAX_KEYS = 8       # type-ahead a caller could plausibly do; the rest is noise
 MAX_SPEECH = 500   # characters of a speech result worth matching
-TIME_HEADER = "X-IVR-At"
+TIME_HEADER = "X-IVR-At"  # asked for by `ivr sim --at`; answered with the time used, when honoured
+CHECKED_URL_HEADER = "X-IVR-Checked-URL"  # on a refused signature: the URL the check was made for
 MAX_RESTARTS = 2   # a call that fails a third time is apologised to and ended
 _AUDIO_NAME = re.compile(r"[A-Za-z0-9_]+\.wav")
+_RESTARTS = re.compile(r"[0-9]{1,3}")  # ASCII digits only: str.isdigit() takes "²", which int() refuses
+_PLAIN = re.compile(r"[A-Za-z0-9_.:/+-]*")  # a logged value that needs no quotes
+_ALGORITHMS = (HMAC_SHA1, HMAC_SHA256)
 _ON = {"1", "true", "yes", "on"}
 Clock = Callable[[], dt.datetime]
 
@@ -55,9 +66,10 @@ DEFAULTS: dict[str, Any] = {
     "PROMPTS": None,            # audio folder; default prompts/ beside menus/
     "AUDIO_MAX_AGE": 86400,     # seconds Twilio may cache an audio file (its URL changes with its content)
     "TWILIO_AUTH_TOKEN": None,  # validates X-Twilio-Signature on every webhook
+    "TWILIO_SHARED_KEY": None,  # a webhook SharedKey's secret, for requests signed with it (either or both)
     "ALLOW_UNSIGNED": False,    # explicit local-only choice to run without a token
     "PUBLIC_URL": None,         # the base URL Twilio calls, if it differs from what we see
-    "TRUST_PROXY": False,       # honour X-Forwarded-Proto/Host from one reverse proxy
+    "TRUST_PROXY": False,       # honour X-Forwarded-Proto/Host/Port from one reverse proxy
     "STATE_SECRET": None,       # signs call state; shared by every worker and machine (not Flask's SECRET_KEY:
                                 # no cookie sessions here, and none opened per request)
     "STATE_MAX_AGE": 4 * 3600,  # seconds a call's state stays valid
@@ -73,7 +85,9 @@ class Service:
     store: MenuStore
     clock: Clock
     codec: StateCodec
-    validator: RequestValidator | None
+    token_validator: RequestValidator | None
+    shared_key_validator: RequestValidator | None
+    """Neither: unsigned mode (local testing only)."""
     public_url: str | None
     log_key: bytes
     clock_header: bool = False
@@ -111,10 +125,10 @@ class WebhookRequest(Request):
 
     @cached_property
     def params(self) -> TwilioParams:
-        """Twilio's parameters: the posted form (or, for a webhook configured as GET, the
-        query). Blank ones are kept, as Twilio's signature covers them."""
+        """Twilio's parameters: the posted form (webhooks are POST only). Blank ones are kept,
+        as Twilio's signature covers them."""
         if self.method != "POST":
-            return TwilioParams(self.query)
+            return TwilioParams()
         # werkzeug.wsgi.get_content_length, not `self.content_length`: the same rule without
         # building a headers view of the request (a third of the time)
         length, limit = get_content_length(self.environ), self.max_content_length
@@ -153,32 +167,35 @@ def create_app(menu_path: str | None = None, *, clock: Clock | None = None,
                       Path(cfg["MENU_ARCHIVE"]) if cfg["MENU_ARCHIVE"] else None, float(cfg["MENU_CHECK_INTERVAL"]),
                       Path(cfg["PROMPTS"]) if cfg["PROMPTS"] else None)
     menu = store.current().engine.menu
-    token = cfg["TWILIO_AUTH_TOKEN"]
-    if not token and not cfg["ALLOW_UNSIGNED"]:
-        raise RuntimeError("no Twilio auth token: set IVR_TWILIO_AUTH_TOKEN, or IVR_ALLOW_UNSIGNED=true "
-                           "for local testing only")
-    if not token:
+    token, shared = cfg["TWILIO_AUTH_TOKEN"], cfg["TWILIO_SHARED_KEY"]
+    if not (token or shared) and not cfg["ALLOW_UNSIGNED"]:
+        raise RuntimeError("no Twilio auth token: set IVR_TWILIO_AUTH_TOKEN (and/or IVR_TWILIO_SHARED_KEY), "
+                           "or IVR_ALLOW_UNSIGNED=true for local testing only")
+    if not (token or shared):
         log.warning("UNSIGNED MODE: X-Twilio-Signature is NOT checked; anyone can drive this service. "
                     "Local testing only.")
-    secret = cfg["STATE_SECRET"] or (token and hmac.new(token.encode(), b"ivr-state", "sha256").hexdigest())
+    signing = token or shared
+    secret = cfg["STATE_SECRET"] or (signing and hmac.new(signing.encode(), b"ivr-state", "sha256").hexdigest())
     if not secret:
         secret = secrets.token_hex(32)
         log.warning("no IVR_STATE_SECRET: call state is signed with a key of this process only, so calls "
                     "break when requests reach another worker")
     if cfg["TRUST_PROXY"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
     zone = ZoneInfo(menu.menu.timezone)
     app.extensions["ivr"] = Service(
         store=store,
         clock=clock or (lambda: dt.datetime.now(zone)),
         codec=StateCodec(secret, int(cfg["STATE_MAX_AGE"])),
-        validator=RequestValidator(token) if token else None,
+        token_validator=RequestValidator(token) if token else None,
+        shared_key_validator=RequestValidator(shared) if shared else None,
         public_url=cfg["PUBLIC_URL"],
         log_key=secret.encode(),
         clock_header=bool(cfg["ALLOW_CLOCK_HEADER"]),
     )
     app.register_blueprint(bp)
     app.register_error_handler(404, _not_found)
+    app.register_error_handler(405, _wrong_method)
     log.info("serving menu %r version %s", menu.menu.name, menu.menu.version)
     return app
 
@@ -188,18 +205,31 @@ def _service() -> Service:
     return service
 
 
-def _now(service: Service, req: WebhookRequest) -> dt.datetime:
-    """The service's clock, or on a test server that allows it, the time the simulator asks for."""
+def _asked_time(service: Service, req: WebhookRequest) -> dt.datetime | None:
+    """On a test server that allows it, the time the simulator asks for (`ivr sim --at`)."""
     asked = req.headers.get(TIME_HEADER, "") if service.clock_header else ""
     try:
         when = dt.datetime.fromisoformat(asked) if asked else None
     except ValueError:
-        when = None
-    return when if when is not None and when.tzinfo is not None else service.clock()
+        return None
+    return when if when is not None and when.tzinfo is not None else None
+
+
+def _now(service: Service, req: WebhookRequest) -> dt.datetime:
+    return _asked_time(service, req) or service.clock()
 
 
 def _twiml(document: str, status: int = 200) -> Response:
     return Response(document, status=status, mimetype="text/xml")
+
+
+def logged(value: str, limit: int = 64) -> str:
+    """A value from a request as it may appear in a log line: cut to `limit`, and quoted with
+    escapes unless it is plainly safe (a newline or control character cannot forge a line)."""
+    value = value[:limit]
+    if not value:
+        return "-"
+    return value if _PLAIN.fullmatch(value) else json.dumps(value)
 
 
 # -- request checks --------------------------------------------------------------------
@@ -215,64 +245,102 @@ def webhook(view: View) -> Callable[[], Response]:
     @wraps(view)
     def checked() -> Response:
         service, req = _service(), _request()
-        if service.validator is not None:
-            _check_signature(service.validator, service.public_url, req)
-        return view(service, req)
+        if service.token_validator or service.shared_key_validator:
+            _check_signature(service, req)
+        response = view(service, req)
+        asked = _asked_time(service, req)
+        if asked is not None:  # tells `ivr sim --at` that the time it asked for was used
+            response.headers[TIME_HEADER] = asked.isoformat()
+        return response
 
     return checked
 
 
-def _check_signature(validator: RequestValidator, public_url: str | None, req: WebhookRequest) -> None:
-    url = req.url
-    if public_url:
-        url = public_url.rstrip("/") + req.full_path.removesuffix("?")
-    params = req.params if req.method == "POST" else {}
+def signed_url(req: Request, public_url: str | None) -> str:
+    """The URL Twilio signed: as it was sent, percent-escapes and all (werkzeug's `request.url`
+    is decoded), on the public base URL when one is configured."""
+    environ = req.environ
+    raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
+    if raw:
+        path = urlsplit(raw).path  # also takes an absolute-form request target apart
+    else:
+        path = quote((environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")).encode("latin-1"), safe="/")
+    query = environ.get("QUERY_STRING", "")
+    base = public_url.rstrip("/") if public_url else req.host_url.rstrip("/")
+    return base + path + ("?" + query if query else "")
+
+
+def _check_signature(service: Service, req: WebhookRequest) -> None:
+    """Twilio signs with the auth token (HMAC-SHA1) or, when the request says so in
+    X-Twilio-Webhooks-Signature-Settings, with the algorithm it names, by a SharedKey (or the
+    token); an account whose webhook rule covers only some URLs sends both kinds. An unknown
+    algorithm is refused here, before the validator logs a warning per request."""
+    settings = req.headers.get("X-Twilio-Webhooks-Signature-Settings")
+    algorithm = get_signature_algorithm(settings)
+    url = signed_url(req, service.public_url)
     signature = req.headers.get("X-Twilio-Signature", "")
-    algorithm = get_signature_algorithm(req.headers.get("X-Twilio-Webhooks-Signature-Settings"))
-    if not validator.validate(url, params, signature, algorithm):
-        log.warning("refused a webhook with a bad or missing signature: %s %s", req.method, req.path)
-        abort(403)
+    keys = (service.shared_key_validator, service.token_validator) if settings else (service.token_validator,)
+    if signature and algorithm.upper() in _ALGORITHMS and any(
+            v.validate(url, req.params, signature, algorithm) for v in keys if v is not None):
+        return
+    log.warning("refused a webhook with a bad or missing signature: %s %s", req.method, logged(req.path))
+    abort(Response('<?xml version="1.0" encoding="UTF-8"?><Response><Reject /></Response>', 403,
+                   {CHECKED_URL_HEADER: url}, mimetype="text/xml"))
 
 
 @bp.errorhandler(Exception)
 def _failed(exc: Exception) -> Response:
-    """Never let Twilio read "an application error has occurred" to a resident."""
-    if isinstance(exc, HTTPException) and exc.code == 403:
-        return _twiml('<?xml version="1.0" encoding="UTF-8"?><Response><Reject /></Response>', 403)
-    log.error("webhook %s failed: %s", request.path, type(exc).__name__, exc_info=not isinstance(exc, HTTPException))
-    return _twiml(apology(_service().menu, _restart_url()))
+    """Never let Twilio read "an application error has occurred" to a resident. The log gets
+    the error's type and our own code's traceback, never the request's values."""
+    log.error("webhook %s failed: %s", logged(request.path), type(exc).__name__,
+              exc_info=not isinstance(exc, HTTPException))
+    return _apologise()
 
 
-def _restart_url() -> str | None:
-    """Where a failed call starts again, in its own language, or None (hang up) once it has
-    already been restarted twice: a fault on a path a silent caller takes must not loop forever."""
+def _apologise() -> Response:
+    """Sorry, in the caller's language when its state says it, then the call starts again."""
     service, req = _service(), _request()
     try:
         sid = req.params.get("CallSid", "")
     except HTTPException:  # the body itself was the problem (e.g. too large)
         sid = ""
     call = service.codec.load(req.query.get("s", ""), sid)
+    menu = service.menu
+    return _twiml(apology(menu, _restart_url(call, req), call.lang if call and call.lang in menu.languages else None))
+
+
+def _restart_url(call: Call | None, req: WebhookRequest) -> str | None:
+    """Where a failed call starts again, in its own language, or None (hang up) once it has
+    already been restarted twice: a fault on a path a silent caller takes must not loop forever."""
     restarts = (call.restarts if call else _restarts_asked(req)) + 1
     if restarts > MAX_RESTARTS:
         return None
-    lang = f"&lang={call.lang}" if call else ""
+    lang = f"&lang={quote(call.lang)}" if call else ""
     return f"{req.script_root}/voice?restarts={restarts}{lang}"
 
 
 def _restarts_asked(req: WebhookRequest) -> int:
     asked = req.query.get("restarts", "0")
-    return min(int(asked), MAX_RESTARTS) if asked.isdigit() else 0
+    return min(int(asked), MAX_RESTARTS) if _RESTARTS.fullmatch(asked) else 0
 
 
 def _not_found(exc: HTTPException) -> ResponseReturnValue:
     """An unknown URL restarts the call; a missing audio file is a plain 404 (Twilio skips it)."""
     if request.endpoint == "ivr.audio":
         return exc.get_response()
-    return _twiml(apology(_service().menu, _restart_url()))
+    return _apologise()
+
+
+def _wrong_method(exc: HTTPException) -> ResponseReturnValue:
+    """A webhook asked for with GET (or anything but POST): refused, and nothing of its URL is
+    logged, since a GET webhook carries the caller's number and speech in the query."""
+    reply = _twiml('<?xml version="1.0" encoding="UTF-8"?><Response><Reject /></Response>', 405)
+    reply.headers["Allow"] = "POST"
+    return reply
 
 
 # -- webhooks --------------------------------------------------------------------------
-@bp.route("/voice", methods=["GET", "POST"])
+@bp.post("/voice")
 @webhook
 def incoming(service: Service, req: WebhookRequest) -> Response:
     """A new call; `?lang=en` skips the language choice (e.g. for a number advertised to English speakers)."""
@@ -283,30 +351,35 @@ def incoming(service: Service, req: WebhookRequest) -> Response:
     return _respond(service, req, edition, "start", call, step)
 
 
-@bp.route("/voice/gather", methods=["GET", "POST"])
+@bp.post("/voice/gather")
 @webhook
 def gather(service: Service, req: WebhookRequest) -> Response:
     """A key, speech, or (via the <Redirect> after a <Gather>) silence."""
-    return _resume(service, req, _heard)
+    return _resume(service, req, _heard, listening=True)
 
 
-@bp.route("/voice/dial", methods=["GET", "POST"])
+@bp.post("/voice/dial")
 @webhook
 def dial(service: Service, req: WebhookRequest) -> Response:
     """How a transfer ended: answered (the call is over for us) or not."""
-    return _resume(service, req, _dialled)
+    return _resume(service, req, _dialled, listening=False)
 
 
 Advance = Callable[[Call, Edition, Mapping[str, str], dt.datetime], tuple[str, Step]]
 
 
-def _resume(service: Service, req: WebhookRequest, advance: Advance) -> Response:
-    """Restore the call from its state (or restart it), advance it, answer with the next step."""
+def _resume(service: Service, req: WebhookRequest, advance: Advance, listening: bool) -> Response:
+    """Restore the call from its state (or restart it), advance it, answer with the next step.
+    A state that waits for a key posted as a transfer's outcome, or the other way round, is
+    a strange request like a lost state: the caller is restarted, not hung up on."""
     now = _now(service, req)
     restored = _restore(service, req)
     if restored is None:
         return _restart(service, req, now)
     call, edition = restored
+    waits_for_keys = isinstance(edition.engine.menu.nodes[call.node], LISTENING)
+    if waits_for_keys != listening:
+        return _restart(service, req, now)
     what, step = advance(call, edition, req.params, now)
     return _respond(service, req, edition, what, call, step)
 
@@ -325,13 +398,13 @@ def _dialled(call: Call, edition: Edition, values: Mapping[str, str], now: dt.da
     return "dial-" + ("answered" if answered else "unanswered"), edition.engine.step(call, DialOutcome(answered), now)
 
 
-@bp.route("/voice/status", methods=["GET", "POST"])
+@bp.post("/voice/status")
 @webhook
 def status(service: Service, req: WebhookRequest) -> Response:
     values = req.params
-    log.info("call=%s caller=%s status=%s duration=%s", values.get("CallSid", "-")[:64],
-             service.pseudonym(values.get("From", "")), values.get("CallStatus", "-")[:32],
-             values.get("CallDuration", "-")[:16])
+    log.info("call=%s caller=%s status=%s duration=%s", logged(values.get("CallSid", "")),
+             service.pseudonym(values.get("From", "")), logged(values.get("CallStatus", ""), 32),
+             logged(values.get("CallDuration", ""), 16))
     return _twiml('<?xml version="1.0" encoding="UTF-8"?><Response />')
 
 
@@ -350,18 +423,28 @@ def audio(lang: str, name: str) -> ResponseReturnValue:
 
 @bp.get("/health")
 def health() -> Response:
-    edition = _service().store.current()
+    store = _service().store
+    edition = store.current()
     info = edition.engine.menu.menu
-    return jsonify(status="ok", menu=info.name, version=info.version, revision=edition.revision)
+    return jsonify(status="ok", menu=info.name, version=info.version, revision=edition.revision,
+                   menu_file=f"refused ({len(store.refused)} error(s), see the log)" if store.refused else "in service",
+                   archive="ok" if not store.archive_problem else "not writable", worker=os.getpid())
 
 
 # -- helpers ---------------------------------------------------------------------------
 def _restore(service: Service, req: WebhookRequest) -> tuple[Call, Edition] | None:
-    """The call's state and the menu revision it began on, or None if either is lost."""
+    """The call's state and the menu revision it began on, or None if the state is lost.
+    A revision no worker can find any more (an archive that cannot be written, say) is not
+    a reason to drop the call: it goes on in the current menu if that has its node."""
     call = service.codec.load(req.query.get("s", ""), req.params.get("CallSid", ""))
-    edition = service.store.edition(call.version) if call else None
-    if call is None or edition is None:
+    if call is None:
         return None
+    edition = service.store.edition(call.version)
+    if edition is None:
+        edition = service.store.current()
+        log.warning("call=%s: menu revision %s not found; the call goes on in %s", logged(req.params.get("CallSid", "")),
+                    logged(call.version), edition.revision)
+        call.version = edition.revision
     menu = edition.engine.menu
     return (call, edition) if call.node in menu.nodes and call.lang in menu.languages else None
 
@@ -391,8 +474,8 @@ def _respond(service: Service, req: WebhookRequest, edition: Edition, what: str,
     values = req.params
     sid = values.get("CallSid", "")
     if log.isEnabledFor(logging.INFO):
-        log.info("call=%s caller=%s version=%s %s -> %s %s", sid[:64] or "-", service.pseudonym(values.get("From", "")),
-                 call.version, what, step.node, type(step.action).__name__.lower())
+        log.info("call=%s caller=%s version=%s %s -> %s %s", logged(sid), service.pseudonym(values.get("From", "")),
+                 logged(call.version), what, step.node, type(step.action).__name__.lower())
     token = service.codec.dump(call, sid) if isinstance(step.action, (Listen, Transfer)) else ""
     root = req.script_root  # not url_for: twice a webhook, it was a fifth of the webhook's time
     media = (service.public_url or req.host_url).rstrip("/") + root if edition.renderer.audio else ""

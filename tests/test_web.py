@@ -137,7 +137,9 @@ def test_health_reports_the_menu() -> None:
     reply = make_app().test_client().get("/health")
     data = dict(reply.json or {})
     revision = data.pop("revision")
-    assert data == {"status": "ok", "menu": "My Number free dial", "version": "2026.11.1"}
+    assert data.pop("worker") > 0
+    assert data == {"status": "ok", "menu": "My Number free dial", "version": "2026.11.1",
+                    "menu_file": "in service", "archive": "ok"}
     assert re.fullmatch(r"2026\.11\.1\+[0-9a-f]{8}", revision)
 
 
@@ -166,7 +168,7 @@ def test_every_route_but_health_and_audio_checks_signatures() -> None:
     assert routes >= {"/voice", "/voice/gather", "/voice/dial", "/voice/status"}
     for route in routes - {"/health", "/audio/<lang>/<name>"}:
         assert client.post(route, data=CALL).status_code == 403, route
-        assert client.get(route, query_string=CALL).status_code == 403, route
+        assert client.get(route, query_string=CALL).status_code == 405, route  # webhooks are POST only
         assert twilio.post(route).status_code == 200, route
 
 
