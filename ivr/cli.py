@@ -67,9 +67,11 @@ def lint(menu: Path | None) -> None:
 @click.option("--url", help="Play the call against a running TwiML service, as Twilio would.")
 @click.option("--in-process", is_flag=True, help="Play the call through the TwiML service, in this process.")
 @click.option("--auth-token", envvar="IVR_TWILIO_AUTH_TOKEN", help="Sign --url requests like Twilio.")
+@click.option("--public-url", envvar="IVR_PUBLIC_URL",
+              help="The URL Twilio calls, to sign for when --url reaches the server another way.")
 @click.option("--speak", is_flag=True, help="Also say each prompt aloud (pyttsx3), where the machine has audio.")
 def sim(menu_path: Path | None, script: str | None, at: str | None, lang: str | None, as_json: bool,
-        url: str | None, in_process: bool, auth_token: str | None, speak: bool) -> None:
+        url: str | None, in_process: bool, auth_token: str | None, public_url: str | None, speak: bool) -> None:
     """Place a simulated call. Without --script, type keys; Enter alone is silence; words are speech; q hangs up.
 
     By default the call runs through the engine; --in-process and --url run it through the
@@ -82,11 +84,12 @@ def sim(menu_path: Path | None, script: str | None, at: str | None, lang: str | 
         _check_lang(menu, lang)
         line: Line
         if url:
-            line = WireLine(http_transport(url, auth_token, when if at else None), menu)
+            line = WireLine(http_transport(url, auth_token, when if at else None, public_url), menu)
         elif in_process:
             with _unsigned_on_purpose():
                 app = create_app(str(menu_path) if menu_path else None, clock=lambda: when,
-                                 config={"ALLOW_UNSIGNED": True, "STATE_SECRET": secrets.token_hex(16)})
+                                 config={"ALLOW_UNSIGNED": True, "STATE_SECRET": secrets.token_hex(16),
+                                         "MENU_CHECK_INTERVAL": 0})
             line = WireLine(client_transport(app.test_client()), menu)
         else:
             line = EngineLine(Engine(menu), when)

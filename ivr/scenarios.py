@@ -114,7 +114,8 @@ class Runner:
         self._now = at
         if self._app is None:  # one service for the whole run; its clock reads the scenario's time
             self._app = create_app(str(self.menu_path), clock=lambda: self._now,
-                                   config={"ALLOW_UNSIGNED": True, "STATE_SECRET": secrets.token_hex(16)})
+                                   config={"ALLOW_UNSIGNED": True, "STATE_SECRET": secrets.token_hex(16),
+                                           "MENU_CHECK_INTERVAL": 0})  # one menu: no watcher
         return WireLine(client_transport(self._app.test_client()), self.menu)
 
     def run(self, scenario: Scenario, path: str) -> Outcome:

@@ -23,7 +23,7 @@ from twilio.request_validator import RequestValidator
 from .engine import DialOutcome, End, HangUp, Input, Listen, Press, Silence, Speak, Step, Transfer, Utterance
 from .errors import IVRError
 from .menu import Menu
-from .web import TIME_HEADER
+from .web import CHECKED_URL_HEADER, TIME_HEADER
 
 Post = Callable[[str, dict[str, str]], str]
 
@@ -32,25 +32,43 @@ class WireError(IVRError):
     """The service could not be reached or answered something that is not TwiML."""
 
 
-def http_transport(base_url: str, auth_token: str | None = None, at: dt.datetime | None = None) -> Post:
-    """POST form data to a running service; sign it like Twilio when given the auth token."""
+def http_transport(base_url: str, auth_token: str | None = None, at: dt.datetime | None = None,
+                   public_url: str | None = None) -> Post:
+    """POST form data to a running service; sign it like Twilio when given the auth token,
+    for `public_url` when the server is reached at another address than Twilio's (its
+    IVR_PUBLIC_URL). With `at`, the server must say it used that time."""
     validator = RequestValidator(auth_token) if auth_token else None
 
     def post(path: str, params: dict[str, str]) -> str:
         url = urllib.parse.urljoin(base_url, path)
         headers = {"Content-Type": "application/x-www-form-urlencoded"}
         if validator:
-            headers["X-Twilio-Signature"] = validator.compute_signature(url, params)
+            signed = public_url.rstrip("/") + _path_and_query(url) if public_url else url
+            headers["X-Twilio-Signature"] = validator.compute_signature(signed, params)
         if at:
             headers[TIME_HEADER] = at.isoformat()
         data = urllib.parse.urlencode(params).encode()
         try:
             with urllib.request.urlopen(urllib.request.Request(url, data, headers), timeout=15) as reply:
+                if at and reply.headers.get(TIME_HEADER) is None:
+                    raise WireError(f"{base_url} ignores the time asked for (--at): start it with "
+                                    "IVR_ALLOW_CLOCK_HEADER=true (test servers only), or leave --at out")
                 return str(reply.read().decode("utf-8"))
+        except urllib.error.HTTPError as exc:
+            checked = exc.headers.get(CHECKED_URL_HEADER) if exc.code == 403 else None
+            if checked:
+                raise WireError(f"refused: bad signature (the server checks signatures for URL {checked}; "
+                                "give its public URL with --public-url, and the auth token it has)") from None
+            raise WireError(f"{url} answered HTTP {exc.code} {exc.reason}") from None
         except (urllib.error.URLError, OSError) as exc:
             raise WireError(f"cannot reach {url}: {exc}") from None
 
     return post
+
+
+def _path_and_query(url: str) -> str:
+    parts = urllib.parse.urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 def client_transport(client: FlaskClient) -> Post:

@@ -127,6 +127,7 @@ def test_twiml_plays_our_files_and_says_where_one_is_missing(rendered: tuple[Pat
     again = client.get(url.removeprefix("http://localhost"), headers={"If-None-Match": audio.headers["ETag"]})
     assert again.status_code == 304
     (tmp_path / "prompts" / "en" / "main.wav").unlink()
+    client.application.extensions["ivr"].store.refresh()  # what each worker's watcher does every second
     gather = english_main_menu(client).find("Gather")
     assert gather is not None and [v.tag for v in gather] == ["Play", "Say"]
     assert (gather[1].text or "").startswith("Please choose from the following")
