@@ -49,3 +49,8 @@ def test_instruction_benchmark_counts_the_service() -> None:
     out = run("bench/instructions.py", "--requests", "5", "--targets", "ivr")
     row = next(line for line in out.splitlines() if line.startswith("ivr "))
     assert 100_000 < int(row.split()[1].replace(",", "")) < 5_000_000  # ~740,000 on Python 3.11
+
+
+def test_service_fuzz_finds_nothing_and_survives_a_kill() -> None:
+    out = run("bench/fuzz_service.py", "--signed", "200", "--unsigned", "40")
+    assert "5xx                                                  0" in out and "all checks passed" in out
