@@ -23,6 +23,7 @@ import logging
 import os
 import re
 import secrets
+import traceback
 from dataclasses import dataclass
 from functools import cached_property, wraps
 from pathlib import Path
@@ -291,9 +292,9 @@ def _check_signature(service: Service, req: WebhookRequest) -> None:
 @bp.errorhandler(Exception)
 def _failed(exc: Exception) -> Response:
     """Never let Twilio read "an application error has occurred" to a resident. The log gets
-    the error's type and our own code's traceback, never the request's values."""
-    log.error("webhook %s failed: %s", logged(request.path), type(exc).__name__,
-              exc_info=not isinstance(exc, HTTPException))
+    the error's type and where it was raised, not its message: that may quote the request."""
+    where = "" if isinstance(exc, HTTPException) else "\n" + "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+    log.error("webhook %s failed: %s%s", logged(request.path), type(exc).__name__, where)
     return _apologise()
 
 

@@ -126,3 +126,16 @@ def test_the_auth_token_and_a_shared_key_are_each_accepted_with_their_algorithm(
     shared_only = make_app(TWILIO_AUTH_TOKEN=None, TWILIO_SHARED_KEY=SHARED_KEY).test_client()
     assert post_signed(shared_only, SHARED_KEY, "HMAC_SHA256", settings=True) == 200
     assert post_signed(shared_only, TOKEN, None, settings=False) == 403
+
+
+def test_a_fault_is_logged_with_where_it_happened_but_not_what_the_request_held(
+        twilio: Twilio, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    def broken(*args: Any) -> Any:
+        raise ValueError("invalid literal for int(): " + "+8190" + "12345678")  # messages may quote a request
+
+    root = twilio.twiml("/voice?lang=en")
+    monkeypatch.setattr("ivr.engine.Engine.step", broken)
+    with caplog.at_level(logging.ERROR, logger="ivr.web"):
+        assert says(twilio.twiml(action_of(root), Digits="1"))[0] == SORRY_EN
+    assert "webhook /voice/gather failed: ValueError" in caplog.text and "in _heard" in caplog.text
+    assert "9012345678" not in caplog.text
