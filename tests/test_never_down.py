@@ -68,7 +68,7 @@ def answers_calls(server: Server, engine: Engine, times: int = 6) -> bool:
 
 @pytest.fixture
 def running(menu_file: Path, tmp_path: Path) -> Iterator[Server]:
-    with serve(tmp_path, environment(menu_file, tmp_path), 2, "--timeout", "3") as server:
+    with serve(tmp_path, environment(menu_file, tmp_path), 2) as server:
         yield server
 
 
@@ -89,8 +89,13 @@ def test_a_worker_killed_while_the_menu_is_broken_comes_back_serving(
 
 
 def test_worker_timeouts_with_a_refused_menu_do_not_stop_the_service(
-        running: Server, menu_file: Path, engine: Engine) -> None:
+        menu_file: Path, tmp_path: Path, engine: Engine) -> None:
     """Two slow clients hold both sync workers past --timeout: gunicorn kills and replaces them."""
+    with serve(tmp_path, environment(menu_file, tmp_path), 2, "--timeout", "3") as running:
+        held_past_the_timeout(running, menu_file, engine)
+
+
+def held_past_the_timeout(running: Server, menu_file: Path, engine: Engine) -> None:
     save(menu_file, broken(menu_file.read_text(encoding="utf-8")))
     wait_until(lambda: str(running.health()["menu_file"]).startswith("refused"), "the refusal")
     before = running.workers()
