@@ -20,6 +20,7 @@ line up and the workers in step:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -101,6 +102,8 @@ class MenuStore:
         self._stamp = self._stat()
         self._watching = 0  # the pid whose watcher runs: a forked worker starts its own
         self._current = self._first()
+        if interval > 0:  # gunicorn --preload: workers are forked from a master that has loaded the app
+            os.register_at_fork(after_in_child=functools.partial(_forked, weakref.ref(self)))
 
     # -- what the webhooks use (never loads the file: the watcher does) -----------------
     def current(self) -> Edition:
@@ -275,6 +278,16 @@ class MenuStore:
             editions.popitem(last=False)
         self._editions = editions
         return edition
+
+
+def _forked(store: weakref.ref[MenuStore]) -> None:
+    """In a new child process: locks as fresh (a thread of the parent may have held one at the
+    fork, and it is not here to let go), and a watcher of the child's own, at once."""
+    live = store()
+    if live is not None:
+        live._lock, live._rebuild = threading.Lock(), threading.Lock()
+        live._watching = 0
+        live._watch()
 
 
 def _watch(store: weakref.ref[MenuStore], interval: float) -> None:

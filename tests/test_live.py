@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -203,3 +204,21 @@ def test_a_call_goes_on_when_its_revision_cannot_be_found(menu: Path, tmp_path: 
                                        data={"CallSid": "CA1", "Digits": "2"})  # English, on 2026.11.2
     reply = second.test_client().post(action(english), data={"CallSid": "CA1", "Digits": "9"})  # 9: main menu
     assert SORRY_JA not in says(reply) and any(OLD_MAIN in s for s in says(reply))
+
+
+def test_a_forked_worker_watches_on_its_own_even_if_the_parent_held_the_lock(menu: Path, tmp_path: Path) -> None:
+    """gunicorn --preload forks workers from a master that loaded the app (and runs a watcher)."""
+    app = make_app(menu, tmp_path / "archive", interval=0.05)
+    store = app.extensions["ivr"].store
+    save(menu, edited(menu.read_text(encoding="utf-8")))
+    with store._lock:  # the parent's watcher is in the middle of a refresh at the fork
+        pid = os.fork()
+        if pid == 0:  # the worker: it must take the save by itself, whatever the parent's lock
+            signal.alarm(60)  # a worker stuck on the parent's lock dies instead of hanging the suite
+            for _ in range(400):
+                if store.current().engine.menu.menu.version == "2026.11.2":
+                    os._exit(0)
+                time.sleep(0.05)
+            os._exit(1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
