@@ -3,12 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
 import re
-import socket
-import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 from typing import Iterator
@@ -16,6 +11,7 @@ from typing import Iterator
 import pytest
 
 from conftest import ROOT, WEEKDAY_MORNING, scenario_scripts, transcript
+from gunicorn_server import serve
 from ivr.engine import Engine
 from ivr.simulator import EngineLine, parse_script, play
 from ivr.wire import WireLine, http_transport
@@ -23,38 +19,12 @@ from ivr.wire import WireLine, http_transport
 TOKEN = "workers-test-token"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path, Path]]:
-    port = free_port()
-    logs = tmp_path_factory.mktemp("gunicorn")
-    log, errors = logs / "access.log", logs / "error.log"
-    env = {**os.environ, "IVR_TWILIO_AUTH_TOKEN": TOKEN, "IVR_STATE_SECRET": "shared-by-all-workers",
+    env = {"IVR_TWILIO_AUTH_TOKEN": TOKEN, "IVR_STATE_SECRET": "shared-by-all-workers",
            "IVR_ALLOW_CLOCK_HEADER": "true", "IVR_MENU": str(ROOT / "menus" / "free_dial.yaml")}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--workers", "3", "--bind", f"127.0.0.1:{port}",
-         "--access-logfile", str(log), "--access-logformat", "%(p)s %(s)s %(U)s", "--error-logfile", str(errors),
-         "app:app"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(base + "/health", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("gunicorn did not start: " + errors.read_text())
-        yield base, log, errors
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with serve(tmp_path_factory.mktemp("gunicorn"), env, 3, "--access-logformat", "%(p)s %(s)s %(U)s") as running:
+        yield running.base, running.access_log, running.error_log
 
 
 def test_every_branch_in_every_language_matches_the_engine(server: tuple[str, Path, Path], engine: Engine) -> None:
