@@ -101,6 +101,7 @@ class MenuStore:
         self._editions: OrderedDict[str, Edition] = OrderedDict()
         self._stamp = self._stat()
         self._watching = 0  # the pid whose watcher runs: a forked worker starts its own
+        self._followed = ""  # the last revision named by the archive's pointer that was tried
         self._current = self._first()
         if interval > 0:  # gunicorn --preload: workers are forked from a master that has loaded the app
             os.register_at_fork(after_in_child=functools.partial(_forked, weakref.ref(self)))
@@ -151,7 +152,7 @@ class MenuStore:
             self.refused = errors
             self._follow_pointer()
             return
-        self.refused = []
+        self.refused, self._followed = [], ""
         if edition.revision != self._current.revision:
             log.info("menu %s now in service (was %s)", edition.revision, self._current.revision)
         self._current = edition
@@ -160,8 +161,9 @@ class MenuStore:
 
     def _follow_pointer(self) -> None:
         digest = self._pointer()
-        if digest is None or self._current.revision.endswith("+" + digest):
+        if digest is None or digest == self._followed or self._current.revision.endswith("+" + digest):
             return
+        self._followed = digest  # tried once: one that cannot be built here is not rebuilt every second
         edition = self._archived(digest)
         if edition is not None:
             log.warning("menu %s now in service from the archive (was %s): another worker took it from %s, "
