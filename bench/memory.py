@@ -23,7 +23,7 @@ from ivr.simulator import parse_script, play  # noqa: E402
 from ivr.state import StateCodec  # noqa: E402
 from ivr.engine import Engine  # noqa: E402
 from ivr.menu import load_menu  # noqa: E402
-from ivr.wire import WireLine, client_transport  # noqa: E402
+from ivr.wire import WireLine, wsgi_transport  # noqa: E402
 
 SCRIPTS = ["2 5 1 1 2 1 1 3", "1 1", "2 wait 3", "2 5 1 say:yes say:no 1 1 1", "3 7 4 7", "2 2", "1 5 1 2",
            "wait wait wait 1", "2 1 busy 2", "6 5 1 2 1"]
@@ -41,13 +41,12 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=10_000)
     args = parser.parse_args()
     app = service(str(ROOT / "menus" / "free_dial.yaml"), config={"ALLOW_UNSIGNED": True, "STATE_SECRET": "bench"})
-    client = app.test_client()
     menu = load_menu(ROOT / "menus" / "free_dial.yaml")
     rng = random.Random(7)
 
     def calls(n: int) -> None:
         for _ in range(n):
-            list(play(WireLine(client_transport(client), menu), parse_script(rng.choice(SCRIPTS))))
+            list(play(WireLine(wsgi_transport(app), menu), parse_script(rng.choice(SCRIPTS))))
 
     calls(100)
     gc.collect()

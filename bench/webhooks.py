@@ -37,7 +37,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from ivr.web import TwilioParams  # noqa: E402
+from ivr.signatures import TwilioParams  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 CALLS = ["2 5 1 1 2 1 1 3", "1 1", "2 wait 3", "2 5 1 say:yes say:no 1 1 1", "3 7 4", "2 2", "1 5 1 2"]

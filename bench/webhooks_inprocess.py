@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench.baselines import constant_app, tutorial_app  # noqa: E402
 from bench.webhooks import CALLER, CALLS, TOKEN, heard  # noqa: E402
 from bench.service import service  # noqa: E402
-from ivr.web import TwilioParams  # noqa: E402
+from ivr.signatures import TwilioParams  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
 
 App = Callable[[dict[str, Any], Any], Any]

@@ -38,6 +38,8 @@ from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from .edges import edges as menu_edges
+from .eligibility import status
 from .engine import (
     Call,
     DialOutcome,
@@ -52,7 +54,6 @@ from .engine import (
     Transfer,
     Utterance,
 )
-from .eligibility import status
 from .errors import Problem
 from .hours import is_open
 from .menu import KEYS, EligibilityNode, LanguageNode, Menu, MenuNode, QuestionNode, Rule
@@ -216,21 +217,19 @@ def _dedupe(menu: Menu, found: list[Moment]) -> list[Moment]:
 
 
 # -- exploration --------------------------------------------------------------------------
-def _live_answers(engine: Engine) -> dict[str, frozenset[str]]:
+def _live_answers(menu: Menu) -> dict[str, frozenset[str]]:
     """Per node, the answers some eligibility node may still read before a question
     replaces them. Other answers cannot change what a caller hears, so states that
     differ only in them are one state."""
-    menu = engine.menu
     read = frozenset(k for r in menu.eligibility.rules for k in r.when) if menu.eligibility else frozenset()
     sets = {name: n.answer for name, n in menu.nodes.items() if isinstance(n, QuestionNode)}
-    edges = [(src, str(t.dest), trigger) for trigger, event in engine.machine.events.items()
-             for src, ts in event.transitions.items() for t in ts]
     live = {name: read if isinstance(n, EligibilityNode) else frozenset() for name, n in menu.nodes.items()}
     changed = True
     while changed:
         changed = False
-        for src, dest, trigger in edges:
-            flows = live[dest] - {sets[src]} if trigger in ("yes", "no") and src in sets else live[dest]
+        for edge in menu_edges(menu):
+            src = edge.source
+            flows = live[edge.dest] - {sets[src]} if edge.trigger in ("yes", "no") and src in sets else live[edge.dest]
             if not flows <= live[src]:
                 live[src] = live[src] | flows
                 changed = True
@@ -241,7 +240,7 @@ class _Explorer:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.menu = engine.menu
-        self.live = _live_answers(engine)
+        self.live = _live_answers(engine.menu)
         self.problems: dict[tuple[object, ...], Problem] = {}
         self.seen: set[str] = set()
         self.heard: set[Utterance] = set()

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import logging
-import secrets
 import sys
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -22,8 +19,8 @@ from .menu_coverage import Coverage
 from .scenarios import FileRun, Outcome, Runner, default_scenario_dir, run_file, scenario_files, summary
 from .speaker import Speaker
 from .simulator import EngineLine, Event, Line, Token, interactive, parse_script, parse_time, play
-from .web import create_app
-from .wire import WireLine, client_transport, http_transport
+from .voice import Voice
+from .wire import WireLine, http_transport, voice_transport
 
 MENU_HELP = "Menu file (default: $IVR_MENU or menus/free_dial.yaml)."
 
@@ -86,11 +83,7 @@ def sim(menu_path: Path | None, script: str | None, at: str | None, lang: str | 
         if url:
             line = WireLine(http_transport(url, auth_token, when if at else None, public_url), menu)
         elif in_process:
-            with _unsigned_on_purpose():
-                app = create_app(str(menu_path) if menu_path else None, clock=lambda: when,
-                                 config={"ALLOW_UNSIGNED": True, "STATE_SECRET": secrets.token_hex(16),
-                                         "MENU_CHECK_INTERVAL": 0})
-            line = WireLine(client_transport(app.test_client()), menu)
+            line = WireLine(voice_transport(Voice.local(menu_path or default_menu_path(), lambda: when)), menu)
         else:
             line = EngineLine(Engine(menu), when)
         if not as_json:
@@ -179,8 +172,7 @@ def test_command(paths: tuple[Path, ...], menu_path: Path | None, with_coverage:
     if not files:
         raise click.ClickException(f"no scenario files (*.yaml) in {', '.join(map(str, paths)) or 'tests/scenarios'}")
     coverage = Coverage(menu) if with_coverage else None
-    with _unsigned_on_purpose():
-        runs = _run_scenarios(Runner(menu, path, coverage), files)
+    runs = _run_scenarios(Runner(menu, path, coverage), files)
     failures = [o for run in runs for by_path in run.outcomes for o in by_path.values() if not o.passed]
     if failures:
         click.secho("\nFailures", bold=True)
@@ -243,18 +235,6 @@ def graph(menu: Path | None, output: Path, fmt: str | None, layout: str | None) 
     except (GraphError, OSError) as exc:
         raise click.ClickException(f"cannot draw {output}: {exc}") from None
     click.echo(f"{output}: {len(loaded.nodes)} nodes, {fmt}, {drawing.engine} layout")
-
-
-@contextlib.contextmanager
-def _unsigned_on_purpose() -> Iterator[None]:
-    """The service run in this process for staff needs no signatures: keep its warning quiet."""
-    web_log = logging.getLogger("ivr.web")
-    level = web_log.level
-    web_log.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        web_log.setLevel(level)
 
 
 def _check_lang(menu: Menu, lang: str | None) -> None:

@@ -5,7 +5,7 @@ input (a key, a speech result, silence, hang-up, or the outcome of a transfer) a
 returns a `Step`: what the caller hears and what happens next. The engine does no
 I/O and knows nothing of Flask, Twilio or terminals; front ends translate.
 
-The machine has no models attached: each step fires the event directly on the call
+The machine's transitions are the menu's edges (`ivr.edges`). It has no models attached: each step fires the event directly on the call
 (`Event.trigger(call)`), so nothing is registered per call and a step costs a few
 dictionary look-ups whatever the size of the menu.
 """
@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 from transitions import Machine
 
 from . import eligibility
+from .edges import edges, trigger_for_key
 from .hours import is_open
 from .menu import (
     LISTENING,
@@ -28,7 +29,6 @@ from .menu import (
     HangupNode,
     LanguageNode,
     Menu,
-    MenuNode,
     MessageNode,
     QuestionNode,
     TransferNode,
@@ -114,6 +114,11 @@ class Step:
     say: tuple[Utterance, ...]
     action: Action
     node: str
+    """Where the call is now (the node it waits at, transfers from or hung up at)."""
+    entered: tuple[str, ...] = field(default=(), compare=False)
+    """The nodes entered in this step, in order, `node` last; a transfer outside its hours is
+    entered and left in one step. Not part of a step's identity: what the caller hears and
+    what happens next do not depend on it (so TwiML made for one step serves its equals)."""
 
 
 @dataclass
@@ -122,17 +127,11 @@ class Call:
 
     node: str
     lang: str
-    version: str
+    revision: str
     """The revision of the menu the call began on (`Engine.revision`)."""
     retries: int = 0
     answers: dict[str, bool] = field(default_factory=dict)
     ended: bool = False
-    restarts: int = 0
-    """How often the service had to start this call again after a fault (see web.MAX_RESTARTS)."""
-
-
-def _trigger_for_key(key: str) -> str:
-    return "key_" + {"*": "star", "#": "hash"}.get(key, key)
 
 
 class Engine:
@@ -145,7 +144,7 @@ class Engine:
         self.machine = Machine(
             model=None,
             states=list(menu.nodes),
-            transitions=self._transitions(),
+            transitions=[{"trigger": e.trigger, "source": e.source, "dest": e.dest} for e in edges(menu)],
             initial=menu.menu.start,
             auto_transitions=False,
             send_event=True,
@@ -153,43 +152,11 @@ class Engine:
         )
         self._explanation = lru_cache(maxsize=1024)(self._explain)
 
-    def _transitions(self) -> list[dict[str, object]]:
-        """The menu's edges as `transitions` dicts (also what `ivr graph` draws)."""
-        menu, out = self.menu, list[dict[str, object]]()
-        for name, node in menu.nodes.items():
-            def edge(trigger: str, dest: str, source: str = name) -> None:
-                out.append({"trigger": trigger, "source": source, "dest": dest})
-
-            if isinstance(node, MenuNode):
-                for key, target in node.choices.items():
-                    edge(_trigger_for_key(key), target)
-            elif isinstance(node, LanguageNode):
-                for key in node.choices:
-                    edge(_trigger_for_key(key), node.next)
-            elif isinstance(node, QuestionNode):
-                edge("yes", node.yes)
-                edge("no", node.no)
-            elif isinstance(node, (MessageNode, EligibilityNode)):
-                edge("next", node.next)
-            elif isinstance(node, TransferNode):
-                if node.closed:
-                    edge("closed", node.closed)
-                edge("unanswered", node.unanswered)
-            if isinstance(node, LISTENING):
-                default_end = node.next if isinstance(node, LanguageNode) else menu.menu.operator
-                edge("give_up", node.on_give_up or default_end)
-                if node.global_keys:
-                    if menu.keys.main_menu:
-                        edge("main_menu", menu.menu.main_menu)
-                    if menu.keys.operator:
-                        edge("operator", menu.menu.operator)
-        return out
-
     # -- public API -------------------------------------------------------------------
     def start(self, now: dt.datetime, lang: str | None = None) -> tuple[Call, Step]:
         """Begin a call. With `lang`, a first language-choice node is skipped."""
         menu = self.menu
-        call = Call(node=menu.menu.start, lang=menu.menu.default_language, version=self.revision)
+        call = Call(node=menu.menu.start, lang=menu.menu.default_language, revision=self.revision)
         first = menu.nodes[call.node]
         if lang is not None and isinstance(first, LanguageNode):
             call.lang = lang
@@ -200,7 +167,7 @@ class Engine:
         """A call whose state was lost: apologise and begin again at the main menu."""
         menu = self.menu
         code = lang if lang in menu.languages else menu.menu.default_language
-        call = Call(node=menu.menu.main_menu, lang=code, version=self.revision)
+        call = Call(node=menu.menu.main_menu, lang=code, revision=self.revision)
         return call, self._arrive(call, now, [self._engine_prompt(call, "restart")])
 
     def step(self, call: Call, event: Input, now: dt.datetime) -> Step:
@@ -242,7 +209,7 @@ class Engine:
     def _explain(self, node: str, lang: str, answers: tuple[tuple[str, bool], ...],
                  today: dt.date) -> tuple[Utterance, ...]:
         """The eligibility answer; cached per engine (`_explanation`), as it depends only on these
-        and few callers differ in them (matching the rules and formatting the dates: some 33 us)."""
+        and few callers differ in them (matching the rules and formatting the dates is a step's dearest work)."""
         assert self.menu.eligibility is not None  # lint guarantees it
         sentences = eligibility.explain(self.menu.eligibility, dict(answers), today, lang, self.menu.languages[lang])
         return tuple(self._utterance(lang, node, s) for s in sentences)
@@ -265,7 +232,7 @@ class Engine:
             return self._answer(call, node, key == "1", now)
         if isinstance(node, LanguageNode) and key in node.choices:
             call.lang = node.choices[key]
-        trigger = _trigger_for_key(key)
+        trigger = trigger_for_key(key)
         event = self.machine.events.get(trigger)
         if event is None or call.node not in event.transitions:
             return self._retry(call, node, "invalid_key", now)
@@ -290,11 +257,11 @@ class Engine:
             return self._fire(call, "give_up", now, [])
         return self._listen(call, node, [self._engine_prompt(call, reason), *self.prompt(call)])
 
-    def _listen(self, call: Call, node: _Listening, say: list[Utterance]) -> Step:
+    def _listen(self, call: Call, node: _Listening, say: list[Utterance], entered: tuple[str, ...] = ()) -> Step:
         speech = isinstance(node, QuestionNode)
         lang = self.menu.languages[call.lang]
         hints = tuple(lang.yes + lang.no) if speech else ()
-        return Step(tuple(say), Listen(self.menu.timeout(node), speech, call.lang, hints), call.node)
+        return Step(tuple(say), Listen(self.menu.timeout(node), speech, call.lang, hints), call.node, entered)
 
     def _fire(self, call: Call, trigger: str, now: dt.datetime, say: list[Utterance]) -> Step:
         self.machine.events[trigger].trigger(call)
@@ -302,24 +269,26 @@ class Engine:
 
     def _arrive(self, call: Call, now: dt.datetime, say: list[Utterance]) -> Step:
         """Enter call.node and keep going until the caller must answer or the call leaves us."""
+        entered: list[str] = []
         for _ in range(MAX_CHAIN):
             call.retries = 0
+            entered.append(call.node)
             node = self.menu.nodes[call.node]
             if isinstance(node, TransferNode):
                 if not is_open(self.menu.hours[node.hours], now):
                     self.machine.events["closed"].trigger(call)
                     continue
                 say.extend(self.prompt(call))
-                return Step(tuple(say), Transfer(node.to, self.menu.settings.ring_timeout), call.node)
+                return Step(tuple(say), Transfer(node.to, self.menu.settings.ring_timeout), call.node, tuple(entered))
             say.extend(self.prompt(call))
             if isinstance(node, HangupNode):
                 call.ended = True
-                return Step(tuple(say), End(), call.node)
+                return Step(tuple(say), End(), call.node, tuple(entered))
             if isinstance(node, EligibilityNode):
                 say.extend(self._explanation(call.node, call.lang, tuple(sorted(call.answers.items())),
                                              self._today(now)))
             if isinstance(node, (MessageNode, EligibilityNode)):
                 self.machine.events["next"].trigger(call)
                 continue
-            return self._listen(call, node, say)
+            return self._listen(call, node, say, tuple(entered))
         raise RuntimeError(f"more than {MAX_CHAIN} nodes without input from {call.node}")

@@ -1,7 +1,7 @@
 """The menu as a diagram (`ivr graph`), drawn by `transitions`' diagrams extension.
 
-The diagram is a `GraphMachine` built from the engine's own states and transitions
-(`Engine._transitions()`), so it cannot drift from what calls do. Three kinds of edge
+The diagram is a `GraphMachine` built from the menu's edges (`ivr.edges`), the list the
+engine's own machine is built from, so it cannot drift from what calls do. Three kinds of edge
 leave nearly every node and would bury the menu (the main-menu and operator keys, and
 giving up after the retries): they are left out of the machine drawn and said once, in
 a legend. Graphviz is optional: only `ivr graph` imports this module, and the `graphviz`
@@ -18,17 +18,15 @@ from typing import Any
 from transitions.core import State
 from transitions.extensions.diagrams import GraphMachine
 
-from .engine import Engine, _trigger_for_key
+from .edges import GLOBAL, Edge, edges
 from .errors import GraphError
-from .menu import KEYS, LISTENING, LanguageNode, Menu, QuestionNode, TransferNode
+from .menu import LISTENING, LanguageNode, Menu, QuestionNode, TransferNode
 
 FORMATS = ("svg", "png", "pdf", "dot")
 LAYOUTS = ("dot", "sfdp", "neato")
 DOT_MAX_EDGES = 150
 """`dot` draws menus most clearly but slows sharply with edges: 0.3 s at 141 edges, 6.5 s at
 281, over 5 minutes at 701 (bench/graph_render.py). Past this, sfdp: 0.15 s at 701, 3 s at 7,001."""
-GLOBAL_TRIGGERS = frozenset({"main_menu", "operator", "give_up"})
-KEY_OF_TRIGGER = {_trigger_for_key(k): k for k in KEYS}
 FONT = "Helvetica"
 
 # Per node type a shape and a colour, so kinds are told apart before any label is read.
@@ -82,12 +80,11 @@ def opening(menu: Menu, node: TransferNode) -> str:
     return "24/7" if menu.hours[node.hours].always_open else f"hours: {node.hours}"
 
 
-def edge_label(menu: Menu, source: str, trigger: str) -> str:
+def edge_label(menu: Menu, edge: Edge) -> str:
     """What follows an edge, as the menu file says it: "1", "*", "yes", "closed"..."""
-    node = menu.nodes[source]
-    if trigger not in KEY_OF_TRIGGER:
-        return trigger
-    key = KEY_OF_TRIGGER[trigger]
+    node, key = menu.nodes[edge.source], edge.key
+    if key is None:
+        return edge.trigger
     return f"{key} {node.choices[key]}" if isinstance(node, LanguageNode) else key
 
 
@@ -101,15 +98,15 @@ def node_label(menu: Menu, name: str) -> str:
     return name
 
 
-def split_transitions(menu: Menu) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """The engine's transitions: (drawn as edges, labelled; global ones for the legend)."""
+def split_transitions(menu: Menu) -> tuple[list[dict[str, Any]], list[Edge]]:
+    """The menu's edges: (drawn, as labelled `transitions` dicts; global ones, for the legend)."""
     drawn, common = [], []
-    for edge in Engine(menu)._transitions():
-        trigger = str(edge["trigger"])
-        if trigger in GLOBAL_TRIGGERS:
+    for edge in edges(menu):
+        if edge.trigger in GLOBAL:
             common.append(edge)
         else:
-            drawn.append({**edge, "label": edge_label(menu, str(edge["source"]), trigger)})
+            drawn.append({"trigger": edge.trigger, "source": edge.source, "dest": edge.dest,
+                          "label": edge_label(menu, edge)})
     return drawn, common
 
 
@@ -118,7 +115,7 @@ def _names(names: list[str], most: int = 8) -> str:
     return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
-def legend_rows(menu: Menu, common: list[dict[str, Any]]) -> list[str]:
+def legend_rows(menu: Menu, common: list[Edge]) -> list[str]:
     """The global keys and where giving up leads, each said once."""
     keys, info = menu.keys, menu.menu
     rows = ["<b>Keys on every waiting node</b>"]
@@ -133,8 +130,8 @@ def legend_rows(menu: Menu, common: list[dict[str, Any]]) -> list[str]:
         rows.append(f"    (only {keys.repeat or 'none'} on {_names(off)})")
     gives: dict[str, list[str]] = defaultdict(list)
     for edge in common:
-        if edge["trigger"] == "give_up":
-            gives[str(edge["dest"])].append(str(edge["source"]))
+        if edge.trigger == "give_up":
+            gives[edge.dest].append(edge.source)
     own = any(isinstance(node, LISTENING) and node.retries is not None for node in menu.nodes.values())
     rows.append(f"<b>Giving up</b> after {menu.settings.retries} retries" + (" (or the node's own)" if own else ""))
     for dest, sources in sorted(gives.items(), key=lambda item: -len(item[1])):
@@ -148,7 +145,7 @@ def legend_rows(menu: Menu, common: list[dict[str, Any]]) -> list[str]:
     return rows
 
 
-def legend(menu: Menu, common: list[dict[str, Any]]) -> str:
+def legend(menu: Menu, common: list[Edge]) -> str:
     """The legend as a Graphviz HTML-like label: rows of text, then a swatch per node type."""
     cells = "".join(f'<tr><td align="left">{_escape(row)}</td></tr>' for row in legend_rows(menu, common))
     kinds = sorted({node.type for node in menu.nodes.values()}, key=list(NODE_STYLES).index)

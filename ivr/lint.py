@@ -15,16 +15,15 @@ from typing import Any, Iterator, Mapping
 from pydantic import ValidationError
 
 from .audio import MANIFEST, survey
+from .edges import edges, passes_to
 from .errors import Problem
 from .menu import (
     ENGINE_PROMPTS,
-    LISTENING,
     EligibilityNode,
     HangupNode,
     LanguageNode,
     Menu,
     MenuNode,
-    MessageNode,
     QuestionNode,
     Text,
     TransferNode,
@@ -139,41 +138,17 @@ class _Checker:
         return self.problems
 
     # -- links -------------------------------------------------------------------------
-    def node_links(self, name: str) -> Iterator[tuple[SrcPath, str]]:
-        """Every (path, target) a node names, including where give-ups lead."""
-        node = self.menu.nodes[name]
-        base: SrcPath = ("nodes", name)
-        if isinstance(node, MenuNode):
-            for key, target in node.choices.items():
-                yield base + ("choices", key), target
-        if isinstance(node, (LanguageNode, MessageNode, EligibilityNode)):
-            yield base + ("next",), node.next
-        if isinstance(node, QuestionNode):
-            yield base + ("yes",), node.yes
-            yield base + ("no",), node.no
-        if isinstance(node, TransferNode):
-            if node.closed:
-                yield base + ("closed",), node.closed
-            yield base + ("unanswered",), node.unanswered
-        if isinstance(node, LISTENING):
-            default_end = node.next if isinstance(node, LanguageNode) else self.menu.menu.operator  # as the engine
-            yield base + ("on_give_up",), node.on_give_up or default_end
-            if node.global_keys:
-                if self.menu.keys.main_menu:
-                    yield base, self.menu.menu.main_menu
-                if self.menu.keys.operator:
-                    yield base, self.menu.menu.operator
-
     def links(self) -> None:
         info = self.menu.menu
         for field in ("start", "main_menu", "operator"):
             if getattr(info, field) not in self.menu.nodes:
                 self.error(("menu", field), f"menu.{field} names node {getattr(info, field)!r}, which does not exist")
-        for name in self.menu.nodes:
-            for path, target in self.node_links(name):
-                if target not in self.menu.nodes:
-                    self.error(path, f"{_where(path)} leads to node {target!r}, which does not exist; "
-                               f"define it under nodes: or fix the name")
+        reported = set()
+        for edge in edges(self.menu):
+            if edge.dest not in self.menu.nodes and (edge.field, edge.dest) not in reported:
+                reported.add((edge.field, edge.dest))
+                self.error(edge.field, f"{_where(edge.field)} leads to node {edge.dest!r}, which does not exist; "
+                           f"define it under nodes: or fix the name")
 
     # -- languages and prompts -------------------------------------------------------------
     def languages(self) -> None:
@@ -315,50 +290,42 @@ class _Checker:
     # -- graph ---------------------------------------------------------------------------
     def graph(self) -> None:
         nodes = self.menu.nodes
-        edges = {name: [t for _, t in self.node_links(name)] for name in nodes}
-        seen = {self.menu.menu.start}
-        queue = deque(seen)
-        while queue:
-            for target in edges[queue.popleft()]:
-                if target not in seen:
-                    seen.add(target)
-                    queue.append(target)
+        targets: dict[str, list[str]] = {name: [] for name in nodes}
+        for edge in edges(self.menu):
+            targets[edge.source].append(edge.dest)
+        seen = _reach([self.menu.menu.start], targets)
         for name in nodes:
             if name not in seen:
                 self.error(("nodes", name), f"node {name} cannot be reached by any call; link to it or remove it",
                            "warning")
         # A call must always be able to end: every reachable node needs a path to a transfer or hang-up.
         back: dict[str, list[str]] = {name: [] for name in nodes}
-        for name, targets in edges.items():
-            for target in targets:
+        for name, dests in targets.items():
+            for target in dests:
                 back[target].append(name)
-        ends = deque(n for n, node in nodes.items() if isinstance(node, (TransferNode, HangupNode)))
-        can_end = set(ends)
-        while ends:
-            for source in back[ends.popleft()]:
-                if source not in can_end:
-                    can_end.add(source)
-                    ends.append(source)
+        can_end = _reach([n for n, node in nodes.items() if isinstance(node, (TransferNode, HangupNode))], back)
         for name in sorted(seen - can_end):
             self.error(("nodes", name), f"a call that enters node {name} can never end (no path to a transfer or "
                        "hang-up); add a way out")
         # Messages, and transfers outside their hours, lead on without waiting for the caller:
         # a cycle of them would never stop talking.
         for name in nodes:
-            chain, nxt = [name], self.passes_to(name)
+            chain, nxt = [name], passes_to(self.menu, name)
             while nxt is not None and nxt not in chain:
                 chain.append(nxt)
-                nxt = self.passes_to(nxt)
+                nxt = passes_to(self.menu, nxt)
             if nxt == name:
                 self.error(("nodes", name), f"messages loop forever: {' -> '.join(chain + [nxt])}; "
                            "end the chain at a menu, question or hang-up")
 
-    def passes_to(self, name: str) -> str | None:
-        """Where a node leads without any input from the caller, if anywhere."""
-        node = self.menu.nodes[name]
-        if isinstance(node, (MessageNode, EligibilityNode)):
-            return node.next
-        if isinstance(node, TransferNode) and node.closed:
-            calendar = self.menu.hours.get(node.hours)
-            return node.closed if calendar is not None and not calendar.always_open else None
-        return None
+
+def _reach(starts: list[str], links: Mapping[str, list[str]]) -> set[str]:
+    """Every node reachable from `starts` along `links` (breadth-first), `starts` included."""
+    seen = set(starts)
+    queue = deque(seen)
+    while queue:
+        for target in links[queue.popleft()]:
+            if target not in seen:
+                seen.add(target)
+                queue.append(target)
+    return seen

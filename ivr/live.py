@@ -2,14 +2,15 @@
 
 A watcher thread in each worker checks the menu file (every `interval` seconds, default
 1) and, when it changed, loads it through the same checks as `ivr lint`, outside any
-caller's webhook. A file with errors is refused, its problems logged once with
+caller's webhook; then it runs what the service asked for with `on_refresh` (the web
+layer takes new prompt audio there and builds the TwiML of a new menu). A file with errors is refused, its problems logged once with
 file:line, and the last good menu keeps serving.
 
 Every good revision is saved in the archive folder as `<digest>.yaml`, and `current`
 there names the newest one a worker took from the file. The archive is what keeps the
 line up and the workers in step:
 
-* a call carries the revision it began on; `edition(revision)` finds that menu again,
+* a call carries the revision it began on; `find(revision)` finds that menu again,
   from memory or the archive, so it finishes on its own version in any worker;
 * a worker that (re)starts while the file is broken, missing or unreadable serves the
   newest good revision from the archive instead of failing to boot (gunicorn would shut
@@ -32,12 +33,11 @@ import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from .audio import MANIFEST, default_prompts_dir, playable
 from .engine import Engine
 from .errors import MenuError, Problem
 from .lint import check_text
-from .twiml import Renderer
 
 log = logging.getLogger("ivr.live")
 KEEP = 16  # revisions kept in memory for calls in progress
@@ -46,24 +46,24 @@ _DIGEST = re.compile(r"[0-9a-f]{8}")
 
 
 @dataclass(frozen=True)
-class Edition:
+class Revision:
     """One good revision of the menu, ready to serve."""
 
-    revision: str
+    id: str
+    """The menu's version and a digest of its text: `2026.11.1+1a2b3c4d` (what `Call.revision` holds)."""
     engine: Engine
-    renderer: Renderer
 
 
 def _digest(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def _build(text: str, file: str, prompts: Path) -> Edition:
+def _build(text: str, file: str) -> Revision:
     menu, problems = check_text(text, file)
     if menu is None or any(p.severity == "error" for p in problems):
         raise MenuError(problems)
     revision = f"{menu.menu.version}+{_digest(text)}"
-    return Edition(revision, Engine(menu, revision), Renderer(menu, playable(menu, prompts)))
+    return Revision(revision, Engine(menu, revision))
 
 
 def _read(path: Path) -> str:
@@ -82,15 +82,12 @@ def default_archive(path: Path) -> Path:
 
 
 class MenuStore:
-    """Also watches the prompts' audio, so a new render or recording is played, and a removed
-    file is said by Twilio's voice instead.
+    """The menu revisions of one service: the one in service and those calls began on.
 
     `interval` 0 starts no watcher: whoever holds the store calls `refresh()` (tests, tools)."""
 
-    def __init__(self, path: Path, archive: Path | None = None, interval: float = 1.0,
-                 prompts: Path | None = None) -> None:
+    def __init__(self, path: Path, archive: Path | None = None, interval: float = 1.0) -> None:
         self.path = path
-        self.prompts = prompts or default_prompts_dir(path)
         self.interval = interval
         self.archive = archive or default_archive(path)
         self.refused: list[str] = []
@@ -98,7 +95,8 @@ class MenuStore:
         self.archive_problem = self._prepare_archive()
         self._lock = threading.Lock()  # the watcher's: one refresh at a time
         self._rebuild = threading.Lock()  # a revision wanted by a call is built from the archive once
-        self._editions: OrderedDict[str, Edition] = OrderedDict()
+        self._revisions: OrderedDict[str, Revision] = OrderedDict()
+        self._hooks: list[Callable[[], None]] = []
         self._stamp = self._stat()
         self._watching = 0  # the pid whose watcher runs: a forked worker starts its own
         self._followed = ""  # the last revision named by the archive's pointer that was tried
@@ -107,19 +105,23 @@ class MenuStore:
             os.register_at_fork(after_in_child=functools.partial(_forked, weakref.ref(self)))
 
     # -- what the webhooks use (never loads the file: the watcher does) -----------------
-    def current(self) -> Edition:
+    def current(self) -> Revision:
         """The menu for new calls."""
         if self._watching != os.getpid() and self.interval > 0:
             self._watch()
         return self._current
 
-    def edition(self, revision: str) -> Edition | None:
+    def find(self, revision: str) -> Revision | None:
         """The menu a call began on, if it can still be found (and is what its name says)."""
-        found = self._editions.get(revision)
+        found = self._revisions.get(revision)
         if found is not None or "+" not in revision:
             return found
         with self._rebuild:  # one thread rebuilds it; the others then find it
-            return self._editions.get(revision) or self._archived(revision.rsplit("+", 1)[1])
+            return self._revisions.get(revision) or self._archived(revision.rsplit("+", 1)[1])
+
+    def on_refresh(self, hook: Callable[[], None]) -> None:
+        """Run `hook` after each refresh, in the watcher's thread (a failure is logged there)."""
+        self._hooks.append(hook)
 
     # -- the watcher ------------------------------------------------------------------
     def refresh(self) -> None:
@@ -132,6 +134,8 @@ class MenuStore:
                 self._take_file()
             elif self.refused:
                 self._follow_pointer()
+        for hook in self._hooks:
+            hook()
 
     def _watch(self) -> None:
         with self._lock:
@@ -144,61 +148,61 @@ class MenuStore:
     def _take_file(self) -> None:
         try:
             text = _read(self.path)
-            edition = self._load(text)
+            revision = self._load(text)
         except MenuError as exc:
             errors = [str(p) for p in exc.problems if p.severity == "error"]
             if errors != self.refused:
-                log.error("menu change refused, still serving %s:\n%s", self._current.revision, "\n".join(errors))
+                log.error("menu change refused, still serving %s:\n%s", self._current.id, "\n".join(errors))
             self.refused = errors
             self._follow_pointer()
             return
         self.refused, self._followed = [], ""
-        if edition.revision != self._current.revision:
-            log.info("menu %s now in service (was %s)", edition.revision, self._current.revision)
-        self._current = edition
+        if revision.id != self._current.id:
+            log.info("menu %s now in service (was %s)", revision.id, self._current.id)
+        self._current = revision
         if self._stat() == self._stamp:  # not overtaken by a newer save while it was built
             self._publish(_digest(text))
 
     def _follow_pointer(self) -> None:
         digest = self._pointer()
-        if digest is None or digest == self._followed or self._current.revision.endswith("+" + digest):
+        if digest is None or digest == self._followed or self._current.id.endswith("+" + digest):
             return
         self._followed = digest  # tried once: one that cannot be built here is not rebuilt every second
-        edition = self._archived(digest)
-        if edition is not None:
+        revision = self._archived(digest)
+        if revision is not None:
             log.warning("menu %s now in service from the archive (was %s): another worker took it from %s, "
-                        "which is refused here", edition.revision, self._current.revision, self.path)
-            self._current = edition
+                        "which is refused here", revision.id, self._current.id, self.path)
+            self._current = revision
 
     # -- start-up ---------------------------------------------------------------------
-    def _first(self) -> Edition:
+    def _first(self) -> Revision:
         """The file's menu; if it cannot be served, the newest good revision in the archive.
         Raises MenuError (refuse to start) only when there is none."""
         try:
             text = _read(self.path)
-            edition = self._load(text)
+            revision = self._load(text)
             self._publish(_digest(text))
-            return edition
+            return revision
         except MenuError as exc:
             fallback = self._newest_archived()
             if fallback is None:
                 raise
             self.refused = [str(p) for p in exc.problems if p.severity == "error"]
             log.critical("%s cannot be served; serving %s from the archive %s until it is fixed:\n%s",
-                         self.path, fallback.revision, self.archive, "\n".join(self.refused))
+                         self.path, fallback.id, self.archive, "\n".join(self.refused))
             return fallback
 
-    def _newest_archived(self) -> Edition | None:
+    def _newest_archived(self) -> Revision | None:
         named = self._pointer()
-        if named is not None and (edition := self._archived(named)) is not None:
-            return edition
+        if named is not None and (revision := self._archived(named)) is not None:
+            return revision
         try:
             saved = sorted(self.archive.glob("*.yaml"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
         except OSError:
             return None
         for path in saved[:KEEP]:
-            if (edition := self._archived(path.stem)) is not None:
-                return edition
+            if (revision := self._archived(path.stem)) is not None:
+                return revision
         return None
 
     # -- the archive ------------------------------------------------------------------
@@ -217,14 +221,14 @@ class MenuStore:
                       "(set IVR_MENU_ARCHIVE to a writable folder)", problem)
             return problem
 
-    def _archived(self, digest: str) -> Edition | None:
+    def _archived(self, digest: str) -> Revision | None:
         if not _DIGEST.fullmatch(digest):
             return None
         try:
             text = (self.archive / f"{digest}.yaml").read_text(encoding="utf-8")
             if _digest(text) != digest:
                 return None
-            return self._remember(_build(text, str(self.path), self.prompts))
+            return self._remember(_build(text, str(self.path)))
         except (MenuError, OSError, UnicodeDecodeError):
             return None
 
@@ -238,11 +242,11 @@ class MenuStore:
         if self._pointer() != digest:
             self._save(POINTER, digest)
 
-    def _load(self, text: str) -> Edition:
-        edition = self._remember(_build(text, str(self.path), self.prompts))
+    def _load(self, text: str) -> Revision:
+        revision = self._remember(_build(text, str(self.path)))
         if not (self.archive / f"{_digest(text)}.yaml").exists():
             self._save(f"{_digest(text)}.yaml", text)
-        return edition
+        return revision
 
     def _save(self, name: str, text: str) -> None:
         """Written whole, then renamed: another worker never reads half a file."""
@@ -254,32 +258,23 @@ class MenuStore:
         except OSError as exc:
             log.warning("cannot save %s in the menu archive: %s", name, exc)
 
-    def _stat(self) -> tuple[int, ...]:
-        """The menu file, the audio manifest, and each language's audio folder (a file added
-        or removed there changes the folder's mtime)."""
-        stamp: tuple[int, ...] = ()
+    def _stat(self) -> tuple[int, int]:
         try:
-            folders = sorted(p for p in self.prompts.iterdir() if p.is_dir()) if self.prompts.is_dir() else []
+            info = self.path.stat()
         except OSError:
-            folders = []
-        for path in (self.path, self.prompts / MANIFEST, *folders):
-            try:
-                info = path.stat()
-                stamp += (info.st_mtime_ns, info.st_size)
-            except OSError:
-                stamp += (0, 0)
-        return stamp
+            return (0, 0)
+        return (info.st_mtime_ns, info.st_size)
 
-    def _remember(self, edition: Edition) -> Edition:
+    def _remember(self, revision: Revision) -> Revision:
         """Keep the most recently loaded revisions. A new dict replaces the old, so webhooks
         reading it without a lock never see one half changed."""
-        editions = OrderedDict(self._editions)
-        editions[edition.revision] = edition
-        editions.move_to_end(edition.revision)
-        while len(editions) > KEEP:
-            editions.popitem(last=False)
-        self._editions = editions
-        return edition
+        revisions = OrderedDict(self._revisions)
+        revisions[revision.id] = revision
+        revisions.move_to_end(revision.id)
+        while len(revisions) > KEEP:
+            revisions.popitem(last=False)
+        self._revisions = revisions
+        return revision
 
 
 def _forked(store: weakref.ref[MenuStore]) -> None:
@@ -302,5 +297,5 @@ def _watch(store: weakref.ref[MenuStore], interval: float) -> None:
         try:
             live.refresh()
         except Exception:  # the thread must outlive any bug: the menu in service stays
-            log.exception("menu watcher failed; still serving %s", live.current().revision)
+            log.exception("menu watcher failed; still serving %s", live.current().id)
         del live

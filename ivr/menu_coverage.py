@@ -1,9 +1,8 @@
 """What a set of test calls never exercised: nodes, keys of each menu, and prompts per language.
 
-`ivr test --coverage` feeds a `Coverage` from the engine path only (the TwiML service runs
-its own engine, and TwiML does not name nodes). Nodes are seen through the `transitions`
-machine's public `after_state_change` callback on an engine of our own, so a node the call
-passes silently (a transfer outside its hours) still counts. Keys are the ones a node
+`ivr test --coverage` feeds a `Coverage` from the engine path only (TwiML does not name
+nodes). Nodes are the ones each step entered (`Step.entered`), so a node the call passes
+silently (a transfer outside its hours) still counts. Keys are the ones a node
 itself offers; the global keys are listed apart. Prompts are every text of the menu, one per
 language: node prompts, the engine's own prompts and the eligibility sentences.
 """
@@ -13,25 +12,16 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Mapping
 
-from .engine import Engine, Press, Step
-from .menu import EligibilityNode, LanguageNode, Menu, MenuNode, QuestionNode
+from .edges import offered_keys
+from .engine import Press, Step
+from .menu import EligibilityNode, Menu
 from .speech import PLACEHOLDER, display
 
 NOT_PLAYABLE = {"prompts.restart": "said only when the TwiML service has lost a call's state"}
 """Prompts no test call can reach; listed apart rather than counted as never heard."""
 Target = tuple[str, str]  # (what, language): e.g. ("main", "en"), ("prompts.no_input", "ja")
-
-
-def offered_keys(menu: Menu, node: str) -> list[str] | None:
-    """The keys node `node` itself accepts (not the global ones), or None if it never listens."""
-    spec = menu.nodes[node]
-    if isinstance(spec, (MenuNode, LanguageNode)):
-        return list(spec.choices)
-    if isinstance(spec, QuestionNode):
-        return ["1", "2"]
-    return None
 
 
 @dataclass
@@ -76,16 +66,10 @@ class Coverage:
         self._sentences = _sentences(self.menu)
         self._eligibility_nodes = {n for n, spec in self.menu.nodes.items() if isinstance(spec, EligibilityNode)}
 
-    def watch(self, engine: Engine) -> None:
-        """Record every node `engine` enters (use an engine of your own: the callback stays on it)."""
-        engine.machine.after_state_change = [self._entered]
-
-    def _entered(self, event: Any) -> None:
-        self.nodes.update((event.transition.source, event.transition.dest))
-
     def step(self, step: Step) -> None:
         """What the engine answered: where the call is, and what it said."""
         self.nodes.add(step.node)
+        self.nodes.update(step.entered)
         for said in step.say:
             if said.prompt in self._eligibility_nodes:
                 self.prompts.update(s.target for s in self._sentences if s.pattern.fullmatch(said.text))

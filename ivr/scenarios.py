@@ -1,8 +1,8 @@
 """Menu tests that operators write in YAML, played through the engine and through the TwiML service.
 
 `Runner.run` plays one scenario (see `ivr.scenario_file` for the format) on one path:
-`engine`, the state machine directly, or `twiml`, webhooks and TwiML through a Flask test
-client, as Twilio would. It returns an `Outcome` whose `report()` is the message both
+`engine`, the state machine directly, or `twiml`, webhooks and TwiML through the service's
+protocol (`ivr.voice`), as Twilio would. It returns an `Outcome` whose `report()` is the message both
 `ivr test` and pytest print: the failed checks and the call's transcript. TwiML does not
 name nodes, so `at_node` and `offers` are checked on the engine path only. The format,
 with examples, is in docs/scenarios.md.
@@ -12,11 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from flask import Flask
 
 from .engine import (
     DialOutcome,
@@ -33,7 +30,8 @@ from .engine import (
 )
 from .errors import Problem
 from .menu import Menu
-from .menu_coverage import Coverage, offered_keys
+from .edges import offered_keys
+from .menu_coverage import Coverage
 from .scenario_file import (
     DEFAULT_AT,
     Scenario,
@@ -44,8 +42,8 @@ from .scenario_file import (
 )
 from .simulator import Busy, EngineLine, Line, Token
 from .speech import display, spoken
-from .web import create_app
-from .wire import WireError, WireLine, client_transport
+from .voice import Voice
+from .wire import WireError, WireLine, voice_transport
 
 __all__ = ["ENGINE", "PATHS", "TWIML", "FileRun", "Outcome", "Runner", "Scenario", "ScenarioFileError",
            "default_scenario_dir", "load_file", "run_file", "scenario_files", "summary"]
@@ -101,22 +99,18 @@ class Runner:
     def __init__(self, menu: Menu, menu_path: Path, coverage: Coverage | None = None) -> None:
         self.menu = menu
         self.menu_path = menu_path
-        self.engine = Engine(menu)  # our own, so coverage can watch it
+        self.engine = Engine(menu)
         self.coverage = coverage
-        if coverage is not None:
-            coverage.watch(self.engine)
         self._now = DEFAULT_AT
-        self._app: Flask | None = None
+        self._voice: Voice | None = None
 
     def _line(self, path: str, at: dt.datetime) -> Line:
         if path == ENGINE:
             return EngineLine(self.engine, at)
         self._now = at
-        if self._app is None:  # one service for the whole run; its clock reads the scenario's time
-            self._app = create_app(str(self.menu_path), clock=lambda: self._now,
-                                   config={"ALLOW_UNSIGNED": True, "STATE_SECRET": secrets.token_hex(16),
-                                           "MENU_CHECK_INTERVAL": 0})  # one menu: no watcher
-        return WireLine(client_transport(self._app.test_client()), self.menu)
+        if self._voice is None:  # one service for the whole run; its clock reads the scenario's time
+            self._voice = Voice.local(self.menu_path, lambda: self._now)
+        return WireLine(voice_transport(self._voice), self.menu)
 
     def run(self, scenario: Scenario, path: str) -> Outcome:
         at = scenario.moment(self.menu.menu.timezone)

@@ -11,7 +11,7 @@ issued, as compact JSON in URL-safe base64; the mac is a keyed BLAKE2b of the pa
 and the call's CallSid (the standard library's MAC built into the hash: Python's
 hashlib documents it as the faster replacement for HMAC), keyed by the service's
 secret. This is what itsdangerous's TimestampSigner does with HMAC; its layers made
-signing and checking a state cost about 38 us per webhook against 15 now.
+signing and checking a state cost more (bench/RESULTS.md, "call state").
 
 Changing this format (or IVR_STATE_SECRET) restarts the calls in progress at the main
 menu: deploy such a change to every machine at once, at a quiet hour.
@@ -41,28 +41,31 @@ class StateCodec:
         self._key = blake2b(secret.encode(), digest_size=32, person=b"ivr-call-state").digest()
         self._max_age = max_age
 
-    def dump(self, call: Call, call_sid: str) -> str:
-        fields = [call.node, call.lang, call.version, call.retries, call.answers, call.restarts, int(time.time())]
+    def dump(self, call: Call, call_sid: str, restarts: int = 0) -> str:
+        """The token for `call`; `restarts` is how often the service had to start it again
+        after a fault (the protocol's, not the engine's: see voice.MAX_RESTARTS)."""
+        fields = [call.node, call.lang, call.revision, call.retries, call.answers, restarts, int(time.time())]
         payload = _b64(_JSON.encode(fields).encode()).rstrip(b"=")
         return (payload + b"." + self._mac(payload, call_sid)).decode()
 
-    def load(self, token: str, call_sid: str) -> Call | None:
+    def load(self, token: str, call_sid: str) -> tuple[Call, int] | None:
+        """The call and its restarts, or None for a bad, expired or foreign token."""
         payload, _, mac = token.encode().partition(b".")
         if not hmac.compare_digest(mac, self._mac(payload, call_sid)):
             return None
         try:
             text = binascii.a2b_base64(payload.translate(_FROM_URL) + b"=" * (-len(payload) % 4)).decode()
-            node, lang, version, retries, answers, restarts, issued = _read_json(text)
+            node, lang, revision, retries, answers, restarts, issued = _read_json(text)
         except (ValueError, TypeError):  # binascii.Error and UnicodeDecodeError are ValueErrors
             return None
-        if not (type(node) is str and type(lang) is str and type(version) is str and type(retries) is int
+        if not (type(node) is str and type(lang) is str and type(revision) is str and type(retries) is int
                 and type(answers) is dict and type(restarts) is int and type(issued) is int):
             return None
         age = time.time() - issued
         if age > self._max_age or age < -CLOCK_SKEW:
             return None
-        return Call(node=node, lang=lang, version=version, retries=retries,
-                    answers={str(k): bool(v) for k, v in answers.items()}, restarts=restarts)
+        return Call(node=node, lang=lang, revision=revision, retries=retries,
+                    answers={str(k): bool(v) for k, v in answers.items()}), restarts
 
     def _mac(self, payload: bytes, call_sid: str) -> bytes:
         signed = payload + b"\0" + call_sid[:64].encode("utf-8", "replace")

@@ -3,65 +3,137 @@
 `WireLine` posts Twilio's standard call parameters, reads the TwiML that comes back
 (Say, Play, Pause, Gather, Redirect, Dial, Hangup, Reject) and turns it back into the
 engine's `Step`, so the simulator's loop, events and transcripts are the same whether
-a call goes through the engine directly or through HTTP and TwiML. Transports: a
-Flask test client (in-process) or real HTTP (`ivr sim --url`).
+a call goes through the engine directly or through HTTP and TwiML.
+
+It posts through a `Transport`, as httpx does: `voice_transport` hands each webhook to
+the protocol (`ivr.voice`) in this process, `wsgi_transport` to any WSGI app,
+`http_transport` to a running service; `signed` and `at_time` wrap any of them to sign
+requests like Twilio and to ask for the time of the call.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
 import xml.etree.ElementTree as ET
-from typing import Callable
+from dataclasses import dataclass, field
+from typing import Callable, Mapping
 
-from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
+from werkzeug.test import Client
 
 from .engine import DialOutcome, End, HangUp, Input, Listen, Press, Silence, Speak, Step, Transfer, Utterance
 from .errors import IVRError
 from .menu import Menu
-from .web import CHECKED_URL_HEADER, TIME_HEADER
+from .signatures import Headers
+from .voice import CHECKED_URL_HEADER, TIME_HEADER, Voice, Webhook
 
-Post = Callable[[str, dict[str, str]], str]
+log = logging.getLogger("ivr.wire")
 
 
 class WireError(IVRError):
     """The service could not be reached or answered something that is not TwiML."""
 
 
-def http_transport(base_url: str, auth_token: str | None = None, at: dt.datetime | None = None,
-                   public_url: str | None = None) -> Post:
-    """POST form data to a running service; sign it like Twilio when given the auth token,
-    for `public_url` when the server is reached at another address than Twilio's (its
-    IVR_PUBLIC_URL). With `at`, the server must say it used that time."""
-    validator = RequestValidator(auth_token) if auth_token else None
+@dataclass(frozen=True)
+class Request:
+    path: str
+    """Path and query, as the TwiML gave them (e.g. /voice/gather?s=...)."""
+    params: Mapping[str, str]
+    headers: Mapping[str, str] = field(default_factory=dict)
 
-    def post(path: str, params: dict[str, str]) -> str:
-        url = urllib.parse.urljoin(base_url, path)
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        if validator:
-            signed = public_url.rstrip("/") + _path_and_query(url) if public_url else url
-            headers["X-Twilio-Signature"] = validator.compute_signature(signed, params)
-        if at:
-            headers[TIME_HEADER] = at.isoformat()
-        data = urllib.parse.urlencode(params).encode()
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    headers: Headers
+    text: str
+
+
+Transport = Callable[[Request], Reply]
+
+
+def voice_transport(voice: Voice) -> Transport:
+    """Each webhook straight to the protocol, in this process: no HTTP, no WSGI. Like the
+    service, a fault is logged and answered with the apology."""
+    routes = {"/voice": voice.incoming, "/voice/gather": voice.gather, "/voice/dial": voice.dial,
+              "/voice/status": voice.status}
+
+    def post(request: Request) -> Reply:
+        path, _, query = request.path.partition("?")
+        hook = Webhook(request.params, dict(urllib.parse.parse_qsl(query, keep_blank_values=True)))
+        route = routes.get(path, voice.apologise)
+        try:
+            return Reply(200, {}, route(hook))
+        except Exception as exc:  # noqa: BLE001 - as the service does: the caller hears the apology
+            log.exception("webhook %s failed: %s", path, type(exc).__name__)
+            return Reply(200, {}, voice.apologise(hook))
+
+    return post
+
+
+def wsgi_transport(app: Callable[..., object]) -> Transport:
+    """POST to a WSGI app in this process (werkzeug's test client: a real WSGI request)."""
+    client = Client(app)  # type: ignore[arg-type]
+
+    def post(request: Request) -> Reply:
+        reply = client.post(request.path, data=dict(request.params), headers=dict(request.headers))
+        return Reply(reply.status_code, reply.headers, reply.get_data(as_text=True))
+
+    return post
+
+
+def http_transport(base_url: str, auth_token: str | None = None, at: dt.datetime | None = None,
+                   public_url: str | None = None) -> Transport:
+    """POST to a running service at `base_url`; signed like Twilio when given the auth token,
+    for `public_url` when the server is reached at another address than Twilio's (its
+    IVR_PUBLIC_URL); at `at`, which the server must say it used."""
+    def post(request: Request) -> Reply:
+        url = urllib.parse.urljoin(base_url, request.path)
+        headers = {"Content-Type": "application/x-www-form-urlencoded", **request.headers}
+        data = urllib.parse.urlencode(request.params).encode()
         try:
             with urllib.request.urlopen(urllib.request.Request(url, data, headers), timeout=15) as reply:
-                if at and reply.headers.get(TIME_HEADER) is None:
-                    raise WireError(f"{base_url} ignores the time asked for (--at): start it with "
-                                    "IVR_ALLOW_CLOCK_HEADER=true (test servers only), or leave --at out")
-                return str(reply.read().decode("utf-8"))
+                return Reply(reply.status, reply.headers, reply.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
-            checked = exc.headers.get(CHECKED_URL_HEADER) if exc.code == 403 else None
-            if checked:
-                raise WireError(f"refused: bad signature (the server checks signatures for URL {checked}; "
-                                "give its public URL with --public-url, and the auth token it has)") from None
-            raise WireError(f"{url} answered HTTP {exc.code} {exc.reason}") from None
+            return Reply(exc.code, exc.headers, "")
         except (urllib.error.URLError, OSError) as exc:
             raise WireError(f"cannot reach {url}: {exc}") from None
+
+    transport: Transport = post
+    if at is not None:
+        transport = at_time(transport, at, base_url)
+    if auth_token:
+        transport = signed(transport, auth_token, public_url or base_url)
+    return transport
+
+
+def signed(transport: Transport, auth_token: str, base_url: str) -> Transport:
+    """Sign each request like Twilio, for the URL `base_url` + its path."""
+    validator = RequestValidator(auth_token)
+    base = base_url.rstrip("/")
+
+    def post(request: Request) -> Reply:
+        path = _path_and_query(urllib.parse.urljoin(base + "/", request.path))
+        signature = validator.compute_signature(base + path, dict(request.params))
+        return transport(Request(request.path, request.params, {**request.headers, "X-Twilio-Signature": signature}))
+
+    return post
+
+
+def at_time(transport: Transport, at: dt.datetime, where: str = "the service") -> Transport:
+    """Ask for each request to be taken at `at` (a test server's IVR_ALLOW_CLOCK_HEADER); a
+    server that does not say it did is an error, not a call at another time."""
+    def post(request: Request) -> Reply:
+        reply = transport(Request(request.path, request.params, {**request.headers, TIME_HEADER: at.isoformat()}))
+        if reply.status == 200 and reply.headers.get(TIME_HEADER) is None:
+            raise WireError(f"{where} ignores the time asked for (--at): start it with "
+                            "IVR_ALLOW_CLOCK_HEADER=true (test servers only), or leave --at out")
+        return reply
 
     return post
 
@@ -71,24 +143,12 @@ def _path_and_query(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "")
 
 
-def client_transport(client: FlaskClient) -> Post:
-    """POST through a Flask test client: the whole service, in this process."""
-
-    def post(path: str, params: dict[str, str]) -> str:
-        reply = client.post(path, data=params)
-        if reply.status_code != 200:
-            raise WireError(f"{path} answered HTTP {reply.status_code}")
-        return reply.get_data(as_text=True)
-
-    return post
-
-
 class WireLine:
     """One call through the service, seen as Twilio sees it."""
 
-    def __init__(self, post: Post, menu: Menu | None = None, caller: str = "+819000000000",
+    def __init__(self, transport: Transport, menu: Menu | None = None, caller: str = "+819000000000",
                  called: str = "+81120950178") -> None:
-        self.post = post
+        self.transport = transport
         self.sid = "CA" + uuid.uuid4().hex
         self.base = {"CallSid": self.sid, "AccountSid": "AC" + "0" * 32, "From": caller, "To": called,
                      "CallStatus": "in-progress", "Direction": "inbound", "ApiVersion": "2010-04-01"}
@@ -113,6 +173,17 @@ class WireLine:
                                                       "Confidence": "0.9"}))
         assert isinstance(event, Silence)
         return self._read(self.post(self.redirect, self.base))
+
+    def post(self, path: str, params: dict[str, str]) -> str:
+        """The TwiML the service answers to one webhook; a refusal is an error that says why."""
+        reply = self.transport(Request(path, params))
+        if reply.status == 200:
+            return reply.text
+        checked = reply.headers.get(CHECKED_URL_HEADER) if reply.status == 403 else None
+        if checked:
+            raise WireError(f"refused: bad signature (the server checks signatures for URL {checked}; "
+                            "give its public URL with --public-url, and the auth token it has)")
+        raise WireError(f"{path.partition('?')[0]} answered HTTP {reply.status}")
 
     def _read(self, document: str, said: tuple[Utterance, ...] = ()) -> Step:
         try:

@@ -14,7 +14,8 @@ from conftest import MENU_PATH, ROOT
 
 from ivr.cli import cli
 from ivr.engine import Engine
-from ivr.graph import DOT_MAX_EDGES, GLOBAL_TRIGGERS, build, choose_layout, render
+from ivr.edges import GLOBAL
+from ivr.graph import DOT_MAX_EDGES, build, choose_layout, render
 from ivr.menu import Menu
 
 sys.path.insert(0, str(ROOT / "bench"))
@@ -82,7 +83,7 @@ def test_transfers_are_marked_24_7_or_with_their_hours(source: str) -> None:
 
 def test_global_keys_and_giving_up_are_said_once(source: str) -> None:
     drawn = edges(source)
-    assert not any(label in GLOBAL_TRIGGERS for label in drawn.values())
+    assert not any(label in GLOBAL for label in drawn.values())
     assert [edge for edge in drawn if edge[1] == "operator"] == [("busy", "operator")]  # key 1, not from every node
     assert [edge for edge in drawn if edge[1] == "main"] == [("fraud_warning", "main")]
     assert "<b>Giving up</b> after 2 retries (or the node's own)" in source
@@ -92,8 +93,9 @@ def test_global_keys_and_giving_up_are_said_once(source: str) -> None:
 
 
 def test_drawn_edges_are_the_engines_less_the_global_ones(menu: Menu, source: str) -> None:
-    engine = {(str(t["source"]), str(t["dest"])) for t in Engine(menu)._transitions()
-              if t["trigger"] not in GLOBAL_TRIGGERS}
+    machine = Engine(menu).machine  # the transitions the engine fires, from transitions' own API
+    engine = {(source, t.dest) for trigger, event in machine.events.items() if trigger not in GLOBAL
+              for source, moves in event.transitions.items() for t in moves}
     assert set(edges(source)) == engine
 
 

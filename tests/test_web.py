@@ -18,7 +18,7 @@ from ivr.simulator import EngineLine, parse_script, play
 from ivr.state import StateCodec
 from ivr.twiml import Renderer, render
 from ivr.web import create_app
-from ivr.wire import WireLine, client_transport
+from ivr.wire import WireLine, wsgi_transport
 
 TOKEN = "test-auth-token"
 CALL = {"CallSid": "CA" + "1" * 32, "AccountSid": "AC" + "0" * 32, "From": "+819012345678",
@@ -251,13 +251,13 @@ def test_expired_state_restarts() -> None:
 
 def test_state_is_valid_for_its_max_age_and_not_from_the_future(monkeypatch: pytest.MonkeyPatch) -> None:
     codec, sid = StateCodec("secret", max_age=600), "CA" + "1" * 32
-    call = Call(node="main", lang="en", version="1", answers={"linked": True})
+    call = Call(node="main", lang="en", revision="1", answers={"linked": True})
     issued = 1_800_000_000.0
     monkeypatch.setattr("ivr.state.time.time", lambda: issued)
     token = codec.dump(call, sid)
     for now, valid in [(issued + 600, True), (issued + 601, False), (issued - 60, True), (issued - 61, False)]:
         monkeypatch.setattr("ivr.state.time.time", lambda now=now: now)
-        assert (codec.load(token, sid) == call) is valid, now - issued
+        assert (codec.load(token, sid) == (call, 0)) is valid, now - issued
     assert codec.load(token, "CA" + "2" * 32) is None
     assert StateCodec("other secret", 600).load(token, sid) is None
 
@@ -282,8 +282,8 @@ def test_logs_never_show_the_callers_number(twilio: Twilio, caplog: pytest.LogCa
 @pytest.mark.parametrize(("script", "at"), scenario_scripts())
 def test_transcript_through_twiml_equals_the_engine(engine: Engine, script: str, at: Any) -> None:
     direct = list(play(EngineLine(engine, at), parse_script(script)))
-    client = make_app(at, TWILIO_AUTH_TOKEN=None, ALLOW_UNSIGNED=True).test_client()
-    wired = list(play(WireLine(client_transport(client), engine.menu), parse_script(script)))
+    app = make_app(at, TWILIO_AUTH_TOKEN=None, ALLOW_UNSIGNED=True)
+    wired = list(play(WireLine(wsgi_transport(app), engine.menu), parse_script(script)))
     assert transcript(wired) == transcript(direct)
     assert last(direct)["type"] in ("transfer", "hangup")
 
@@ -297,7 +297,7 @@ def test_cached_twiml_is_the_document_built_from_scratch(engine: Engine, root: s
     engine.step(call, Press("2"), WEEKDAY_MORNING)  # English, then the card desk
     transfer = engine.step(call, Press("1"), WEEKDAY_MORNING)
     assert isinstance(listen.action, Listen) and isinstance(transfer.action, Transfer)
-    token = StateCodec("secret", 60).dump(Call("main", "en", "v", 1, {"has_card": True}, restarts=1), "CA1")
+    token = StateCodec("secret", 60).dump(Call("main", "en", "v", 1, {"has_card": True}), "CA1", restarts=1)
     assert re.fullmatch(r"[A-Za-z0-9_.-]+", token)
     for step in (listen, transfer):
         scratch = render(step, engine.menu, f"{root}/voice/gather?s={token}", f"{root}/voice/dial?s={token}")
@@ -305,16 +305,16 @@ def test_cached_twiml_is_the_document_built_from_scratch(engine: Engine, root: s
 
 
 def test_lang_preselection_over_the_wire(engine: Engine) -> None:
-    client = make_app(TWILIO_AUTH_TOKEN=None, ALLOW_UNSIGNED=True).test_client()
-    wired = list(play(WireLine(client_transport(client), engine.menu), parse_script("5"), "ko"))
+    app = make_app(TWILIO_AUTH_TOKEN=None, ALLOW_UNSIGNED=True)
+    wired = list(play(WireLine(wsgi_transport(app), engine.menu), parse_script("5"), "ko"))
     direct = list(play(EngineLine(engine, WEEKDAY_MORNING), parse_script("5"), "ko"))
     assert transcript(wired) == transcript(direct)
 
 
 def test_night_time_over_the_wire_uses_the_clock(engine: Engine) -> None:
     night = jst(2026, 12, 6, 23, 0)
-    client = make_app(night, TWILIO_AUTH_TOKEN=None, ALLOW_UNSIGNED=True).test_client()
-    wired = list(play(WireLine(client_transport(client), engine.menu), parse_script("2 1")))
+    app = make_app(night, TWILIO_AUTH_TOKEN=None, ALLOW_UNSIGNED=True)
+    wired = list(play(WireLine(wsgi_transport(app), engine.menu), parse_script("2 1")))
     assert any("Staff are not available" in str(e.get("text")) for e in wired)
 
 

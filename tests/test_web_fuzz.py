@@ -10,7 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import MENU_PATH, WEEKDAY_MORNING
-from ivr.web import _request, create_app
+from flask import request
+
+from ivr.web import create_app
 
 APP = create_app(str(MENU_PATH), clock=lambda: WEEKDAY_MORNING,
                  config={"ALLOW_UNSIGNED": True, "STATE_SECRET": "fuzz"})
@@ -84,4 +86,4 @@ def test_twilio_parameters_are_read_as_the_standard_library_reads_them(form: dic
     body = urllib.parse.urlencode(form)
     with APP.test_request_context("/voice", method="POST", data=body,
                                   content_type="application/x-www-form-urlencoded"):
-        assert _request().params == dict(urllib.parse.parse_qsl(body, keep_blank_values=True))
+        assert request.params == dict(urllib.parse.parse_qsl(body, keep_blank_values=True))

@@ -56,7 +56,7 @@ def test_each_webhook_is_logged_in_the_servers_error_log_without_the_callers_num
     steps = [entry.split(f"call={line.sid} ", 1)[1] for entry in ours]
     assert len(steps) == 4, ours  # start, then one line per key or silence (open: 1 is a transfer)
     revision = json.load(urllib.request.urlopen(base + "/health", timeout=5))["revision"]
-    caller = re.fullmatch(rf"caller=([0-9a-f]{{12}}) version={re.escape(revision)} start -> language listen", steps[0])
+    caller = re.fullmatch(rf"caller=([0-9a-f]{{12}}) revision={re.escape(revision)} start -> language listen", steps[0])
     assert caller, steps[0]
-    assert all(step.startswith(f"caller={caller.group(1)} version={revision} ") for step in steps)
+    assert all(step.startswith(f"caller={caller.group(1)} revision={revision} ") for step in steps)
     assert "[INFO]" in ours[0] and "9012345678" not in errors.read_text()
