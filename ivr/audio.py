@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
 
-from .menu import Menu, Text
+from .catalogue import said_as_written
+from .menu import Menu
 from .speech import display, spoken
 
 FORMAT = "wav/mu-law/8000/mono"
@@ -53,17 +54,16 @@ class PromptText:
         return _hash(json.dumps([self.synth, self.voice, FORMAT], ensure_ascii=False).encode())
 
 
-def catalogue(menu: Menu) -> list[PromptText]:
-    """Every fixed prompt the engine can say, per language (eligibility answers are composed
-    per call, so Twilio's voice says those)."""
-    sources: list[tuple[str, dict[str, Text]]] = [(name, node.say) for name, node in menu.nodes.items()]
-    sources += list(menu.prompts.items())
+def fixed_prompts(menu: Menu) -> list[PromptText]:
+    """Every prompt the engine says as written, per language with a synthesiser voice
+    (eligibility answers are composed per call, so Twilio's voice says those)."""
     out = []
-    for prompt, texts in sources:
-        for lang, text in texts.items():
+    for entry in said_as_written(menu).values():
+        for lang, text in entry.texts.items():
             voice = menu.languages[lang].synth_voice if lang in menu.languages else None
             if voice:
-                out.append(PromptText(lang, prompt, display(text), spoken(text.reading or text), voice))
+                out.append(PromptText(lang, entry.said_as or entry.id, display(text), spoken(text.reading or text),
+                                      voice))
     return out
 
 
@@ -119,7 +119,7 @@ class Survey:
 def survey(menu: Menu, root: Path) -> Survey:
     manifest = read_manifest(root)
     result = Survey()
-    items = catalogue(menu)
+    items = fixed_prompts(menu)
     for item in items:
         path, entry = audio_file(root, item), manifest.get(item.key)
         file_hash = _hash(path.read_bytes()) if path.is_file() else None

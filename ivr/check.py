@@ -38,6 +38,7 @@ from functools import lru_cache
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from .catalogue import catalogue, said_as_written
 from .edges import edges as menu_edges
 from .eligibility import status
 from .engine import (
@@ -335,20 +336,14 @@ class _Explorer:
                             f"{before.node} but the engine answers invalid_key", graph, here, token)
 
     def _locate(self, lang: str, prompt: str, fragment: str | None) -> tuple[str | int, ...]:
-        """The YAML path of the text an utterance came from, for file:line."""
-        if prompt in self.menu.prompts:
-            return ("prompts", prompt, lang)
-        elig = self.menu.eligibility
-        if fragment and isinstance(self.menu.nodes.get(prompt), EligibilityNode) and elig is not None:
-            for name in ("total", "none", "bring"):
-                if fragment in getattr(elig, name).get(lang, ""):
-                    return ("eligibility", name, lang)
-            for i, rule in enumerate(elig.rules):
-                for name in ("say", "upcoming", "closed"):
-                    text = getattr(rule, name)
-                    if text and fragment in text.get(lang, ""):
-                        return ("eligibility", "rules", i, name, lang)
-        return ("nodes", prompt, "say", lang)
+        """The YAML path of the text an utterance came from, for file:line: the sentence of an
+        eligibility answer that holds `fragment`, else the prompt said as written."""
+        if fragment and isinstance(self.menu.nodes.get(prompt), EligibilityNode):
+            for entry in catalogue(self.menu):
+                if entry.said_as is None and fragment in entry.texts.get(lang, ""):
+                    return entry.path + (lang,)
+        written = said_as_written(self.menu).get(prompt)
+        return (written.path if written else ("nodes", prompt, "say")) + (lang,)
 
     def report(self, key: tuple[object, ...], node: str, message: str, graph: _Graph | None,
                here: State | None = None, token: str | None = None,

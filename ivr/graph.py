@@ -18,9 +18,11 @@ from typing import Any
 from transitions.core import State
 from transitions.extensions.diagrams import GraphMachine
 
+from .catalogue import catalogue
 from .edges import GLOBAL, Edge, edges
 from .errors import GraphError
 from .menu import LISTENING, LanguageNode, Menu, QuestionNode, TransferNode
+from .speech import display
 
 FORMATS = ("svg", "png", "pdf", "dot")
 LAYOUTS = ("dot", "sfdp", "neato")
@@ -28,6 +30,7 @@ DOT_MAX_EDGES = 150
 """`dot` draws menus most clearly but slows sharply with edges: 0.3 s at 141 edges, 6.5 s at
 281, over 5 minutes at 701 (bench/graph_render.py). Past this, sfdp: 0.15 s at 701, 3 s at 7,001."""
 FONT = "Helvetica"
+TOOLTIP_CHARS = 300
 
 # Per node type a shape and a colour, so kinds are told apart before any label is read.
 NODE_STYLES: dict[str, dict[str, str]] = {
@@ -185,7 +188,22 @@ def build(menu: Menu, layout: str | None = None) -> Any:
     graph.node("(call)", label="incoming call", shape="plaintext", style="", peripheries="0")
     graph.edge("(call)", menu.menu.start, **EDGE_STYLES["next"])
     graph.node("(legend)", label=legend(menu, common), shape="plaintext", style="")
+    for name, words in node_words(menu).items():  # a second statement for a node adds to its attributes
+        graph.node(name, tooltip=words)
     return graph
+
+
+def node_words(menu: Menu, most: int = TOOLTIP_CHARS) -> dict[str, str]:
+    """What each node says, in the menu's default language: shown when the pointer rests on
+    the node in an SVG diagram."""
+    lang = menu.menu.default_language
+    out = {}
+    for entry in catalogue(menu):
+        text = entry.texts.get(lang)
+        if entry.path[0] == "nodes" and text:
+            words = display(text)
+            out[entry.id] = words if len(words) <= most else words[:most - 1] + "…"
+    return out
 
 
 def draw(graph: Any, fmt: str) -> bytes:

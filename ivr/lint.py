@@ -10,11 +10,12 @@ import datetime as dt
 import re
 from collections import deque
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 from pydantic import ValidationError
 
 from .audio import MANIFEST, survey
+from .catalogue import catalogue
 from .edges import edges, passes_to
 from .errors import Problem
 from .menu import (
@@ -25,7 +26,6 @@ from .menu import (
     Menu,
     MenuNode,
     QuestionNode,
-    Text,
     TransferNode,
 )
 from .source import Path as SrcPath
@@ -192,24 +192,12 @@ class _Checker:
                            f"placeholders allowed here: {allowed}")
 
     def prompts(self) -> None:
-        for name, node in self.menu.nodes.items():
-            if not isinstance(node, (EligibilityNode, TransferNode)) or node.say:
-                self.check_prompt(("nodes", name, "say"), node.say)
         for pid in ENGINE_PROMPTS:
             if pid not in self.menu.prompts:
                 self.error(("prompts",), f'prompts: has no "{pid}" prompt, which the engine says; add it')
-        for pid, prompt in self.menu.prompts.items():
-            self.check_prompt(("prompts", pid), prompt)
-        elig = self.menu.eligibility
-        if elig is not None:
-            self.check_prompt(("eligibility", "total"), elig.total, frozenset({"points"}))
-            self.check_prompt(("eligibility", "none"), elig.none)
-            self.check_prompt(("eligibility", "bring"), elig.bring)
-            for i, rule in enumerate(elig.rules):
-                for field in ("say", "upcoming", "closed"):
-                    prompt = getattr(rule, field)
-                    if prompt is not None:
-                        self.check_prompt(("eligibility", "rules", i, field), prompt, frozenset({"points", "opens", "closes"}))
+        for entry in catalogue(self.menu):
+            if entry.texts or not entry.optional:
+                self.check_prompt(entry.path, entry.texts, entry.fields)
 
     # -- keys ----------------------------------------------------------------------------
     def keys(self) -> None:
@@ -257,25 +245,12 @@ class _Checker:
                     self.error(("eligibility", "rules", i, "closes"), f"rule {rule.id} closes before it opens")
 
     # -- readings for the synthesiser -------------------------------------------------------
-    def all_prompts(self) -> Iterator[tuple[SrcPath, dict[str, Text]]]:
-        for name, node in self.menu.nodes.items():
-            yield ("nodes", name, "say"), node.say
-        for pid, prompt in self.menu.prompts.items():
-            yield ("prompts", pid), prompt
-        if self.menu.eligibility is not None:
-            elig = self.menu.eligibility
-            yield from ((("eligibility", f), getattr(elig, f)) for f in ("total", "none", "bring"))
-            for i, rule in enumerate(elig.rules):
-                for f in ("say", "upcoming", "closed"):
-                    if getattr(rule, f) is not None:
-                        yield ("eligibility", "rules", i, f), getattr(rule, f)
-
     def readings(self) -> None:
         """espeak-ng says "Chinese letter" for each kanji and reads Mandarin well only from pinyin."""
-        for path, prompt in self.all_prompts():
-            for code, text in prompt.items():
+        for entry in catalogue(self.menu):
+            for code, text in entry.texts.items():
                 voice = (self.menu.languages[code].synth_voice or "") if code in self.menu.languages else ""
-                here = path + (code,)
+                here = entry.path + (code,)
                 if "ja" in voice and _KANJI.search(text) and not text.reading:
                     self.error(here, f"{_where(here)} has kanji but no reading: add reading: in kana for the "
                                "synthesiser (text: stays as it is)", "warning")

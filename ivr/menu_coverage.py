@@ -12,8 +12,8 @@ from __future__ import annotations
 import re
 import textwrap
 from dataclasses import dataclass, field
-from typing import Mapping
 
+from .catalogue import catalogue, said_as_written
 from .edges import offered_keys
 from .engine import Press, Step
 from .menu import EligibilityNode, Menu
@@ -33,22 +33,14 @@ class _Sentence:
 
 
 def _sentences(menu: Menu) -> list[_Sentence]:
-    elig = menu.eligibility
-    if elig is None:
-        return []
-    texts: list[tuple[str, Mapping[str, str]]] = [
-        ("eligibility.total", elig.total), ("eligibility.none", elig.none), ("eligibility.bring", elig.bring)]
-    for rule in elig.rules:
-        for kind in ("say", "upcoming", "closed"):
-            prompt = getattr(rule, kind)
-            if prompt is not None:
-                texts.append((f"eligibility.{rule.id}.{kind}", prompt))
     out = []
-    for what, prompt in texts:
-        for code, text in prompt.items():
+    for entry in catalogue(menu):
+        if entry.said_as is not None:  # said as written, not composed
+            continue
+        for code, text in entry.texts.items():
             parts = PLACEHOLDER.split(display(text))  # literal, name, literal, name, ...
             regex = "".join(re.escape(p) if i % 2 == 0 else ".+?" for i, p in enumerate(parts))
-            out.append(_Sentence((what, code), re.compile(regex)))
+            out.append(_Sentence((entry.id, code), re.compile(regex)))
     return out
 
 
@@ -64,6 +56,7 @@ class Coverage:
 
     def __post_init__(self) -> None:
         self._sentences = _sentences(self.menu)
+        self._written = said_as_written(self.menu)
         self._eligibility_nodes = {n for n, spec in self.menu.nodes.items() if isinstance(spec, EligibilityNode)}
 
     def step(self, step: Step) -> None:
@@ -73,10 +66,9 @@ class Coverage:
         for said in step.say:
             if said.prompt in self._eligibility_nodes:
                 self.prompts.update(s.target for s in self._sentences if s.pattern.fullmatch(said.text))
-            if said.prompt in self.menu.prompts:
-                self.prompts.add((f"prompts.{said.prompt}", said.lang))
-            elif said.prompt in self.menu.nodes and self.menu.nodes[said.prompt].say:
-                self.prompts.add((said.prompt, said.lang))
+            written = self._written.get(said.prompt)
+            if written is not None and written.texts:
+                self.prompts.add((written.id, said.lang))
 
     def press(self, node: str, key: Press) -> None:
         """A key pressed while the call waited at `node`."""
@@ -90,11 +82,9 @@ class Coverage:
         return [(n, k) for n in self.menu.nodes for k in offered_keys(self.menu, n) or []]
 
     def all_prompts(self) -> list[Target]:
-        menu = self.menu
-        out = [(name, code) for name, spec in menu.nodes.items() if spec.say for code in spec.say]
-        out += [(f"prompts.{name}", code) for name, prompt in menu.prompts.items() for code in prompt
-                if f"prompts.{name}" not in NOT_PLAYABLE]
-        return out + [s.target for s in self._sentences]
+        fixed = [(e.id, code) for e in catalogue(self.menu) if e.said_as is not None and e.id not in NOT_PLAYABLE
+                 for code in e.texts]
+        return fixed + [s.target for s in self._sentences]
 
     def totals(self) -> dict[str, tuple[int, int]]:
         """(exercised, total) for nodes, keys and prompts."""

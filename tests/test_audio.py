@@ -16,7 +16,7 @@ import soxr
 from click.testing import CliRunner
 
 from conftest import MENU_PATH, WEEKDAY_MORNING
-from ivr.audio import audio_file, catalogue, read_manifest, render, synthesise, synthesisers
+from ivr.audio import audio_file, fixed_prompts, read_manifest, render, synthesise, synthesisers
 from ivr.cli import cli
 from ivr.menu import Menu, load_menu
 from ivr.web import create_app
@@ -39,7 +39,7 @@ def copy_project(tmp_path: Path, root: Path, edit: Any = None) -> Path:
 
 def test_every_prompt_in_every_language_has_a_telephone_file(rendered: tuple[Path, Any], menu: Menu) -> None:
     root, report = rendered
-    items = catalogue(menu)
+    items = fixed_prompts(menu)
     assert {i.lang for i in items} == set(menu.languages) and len(items) == len(report.rendered) > 150
     for item in items:
         info = soundfile.info(str(audio_file(root, item)))
@@ -49,7 +49,7 @@ def test_every_prompt_in_every_language_has_a_telephone_file(rendered: tuple[Pat
 
 
 def test_japanese_and_mandarin_are_rendered_from_their_readings(menu: Menu) -> None:
-    by_key = {i.key: i for i in catalogue(menu)}
+    by_key = {i.key: i for i in fixed_prompts(menu)}
     assert by_key["ja/goodbye"].synth == menu.nodes["goodbye"].say["ja"].reading
     assert re.fullmatch(r"[a-z0-9 ,.?!]+", by_key["zh/goodbye"].synth)
 
@@ -58,7 +58,7 @@ def test_a_second_render_does_nothing(rendered: tuple[Path, Any], menu: Menu) ->
     root, _ = rendered
     before = (root / "manifest.json").read_text()
     again = render(menu, root)
-    assert again.rendered == [] and again.unchanged == len(catalogue(menu))
+    assert again.rendered == [] and again.unchanged == len(fixed_prompts(menu))
     assert (root / "manifest.json").read_text() == before
 
 
@@ -157,7 +157,7 @@ def test_an_offline_recogniser_hears_the_english_prompts_as_written(menu: Menu) 
     from pocketsphinx import Decoder, get_model_path
 
     model = os.path.join(get_model_path(), "en-us")
-    items = [i for i in catalogue(menu) if i.lang == "en"]
+    items = [i for i in fixed_prompts(menu) if i.lang == "en"]
     phrases = sorted({" ".join(words(i.synth)) for i in items})
     decoder = Decoder(hmm=os.path.join(model, "en-us"), dict=os.path.join(model, "cmudict-en-us.dict"),
                       loglevel="FATAL", samprate=16000)

@@ -15,8 +15,9 @@ from conftest import MENU_PATH, ROOT
 from ivr.cli import cli
 from ivr.engine import Engine
 from ivr.edges import GLOBAL
-from ivr.graph import DOT_MAX_EDGES, build, choose_layout, render
+from ivr.graph import DOT_MAX_EDGES, build, choose_layout, node_words, render
 from ivr.menu import Menu
+from ivr.speech import display
 
 sys.path.insert(0, str(ROOT / "bench"))
 from synthetic import synthetic_menu, synthetic_menu_data  # noqa: E402
@@ -125,6 +126,20 @@ def test_cli_writes_an_svg_that_parses(tmp_path: Path, menu: Menu) -> None:
     root = ET.parse(tmp_path / "menu.svg").getroot()
     titles = {t.text for t in root.iter("{http://www.w3.org/2000/svg}title")}
     assert root.tag == "{http://www.w3.org/2000/svg}svg" and set(menu.nodes) <= titles
+
+
+def test_each_node_shows_its_words_when_pointed_at(menu: Menu) -> None:
+    """In the SVG, a node's link title (its tooltip) is what it says in the default language."""
+    svg = ET.fromstring(render(menu, "svg"))
+    ns = "{http://www.w3.org/2000/svg}"
+    shown = {g.findtext(f"{ns}title"): a.get("{http://www.w3.org/1999/xlink}title")
+             for g in svg.iter(f"{ns}g") if g.get("class") == "node" for a in g.iter(f"{ns}a")}
+    assert shown["goodbye"] == display(menu.nodes["goodbye"].say["ja"])  # as staff see it in ivr sim
+    assert shown["main"] == display(menu.nodes["main"].say["ja"])
+    cut = node_words(menu, most=20)["main"]  # a long text is cut, and says so
+    assert cut == display(menu.nodes["main"].say["ja"])[:19] + "…"
+    silent = [name for name, node in menu.nodes.items() if not node.say]
+    assert silent and not set(silent) & set(shown)  # a node with no words of its own has no tooltip
 
 
 def test_cli_format_from_suffix_or_option(tmp_path: Path) -> None:
