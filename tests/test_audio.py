@@ -15,7 +15,7 @@ import soundfile
 import soxr
 from click.testing import CliRunner
 
-from conftest import MENU_PATH, WEEKDAY_MORNING
+from support import MENU_PATH, WEEKDAY_MORNING
 from ivr.audio import audio_file, catalogue, read_manifest, render, synthesise, synthesisers
 from ivr.cli import cli
 from ivr.menu import Menu, load_menu

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import MENU_PATH
+from support import MENU_PATH
 
 from ivr.check import (
     Report,

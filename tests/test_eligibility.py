@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import LANG_KEYS, Caller, after_last_input, heard, jst
+from support import LANG_KEYS, Caller, after_last_input, heard, jst
 from ivr.speech import yes_or_no
 
 ROUND2 = jst(2022, 7, 1, 10, 0)      # both second-round windows open

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import MENU_PATH, ROOT
+from support import MENU_PATH, ROOT
 
 from ivr.cli import cli
 from ivr.engine import Engine

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Caller, after_last_input, jst, last
+from support import Caller, after_last_input, jst, last
 
 NIGHT = jst(2026, 12, 6, 23, 0)
 

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
-from conftest import MENU_PATH, WEEKDAY_MORNING, jst, last, scenario_scripts, transcript
+from support import MENU_PATH, WEEKDAY_MORNING, jst, last, scenario_scripts, transcript
 from ivr.engine import Call, Engine, Listen, Press, Transfer
 from ivr.simulator import EngineLine, parse_script, play
 from ivr.state import StateCodec

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import MENU_PATH, WEEKDAY_MORNING
+from support import MENU_PATH, WEEKDAY_MORNING
 from ivr.web import _request, create_app
 
 APP = create_app(str(MENU_PATH), clock=lambda: WEEKDAY_MORNING,
