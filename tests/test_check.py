@@ -244,7 +244,11 @@ def test_cli(tmp_path: Path) -> None:
 
 
 def test_report_text_names_every_language(free_dial: Report) -> None:
-    text = format_report(free_dial)
-    assert text.splitlines()[-1] == f"{MENU_PATH}: OK" or text.rstrip().endswith(": OK")
-    for code in ("ja", "en", "zh", "ko", "es", "pt"):
-        assert f"\n{code}: " in text
+    lines = format_report(free_dial).splitlines()
+    assert lines[-1] == f"{MENU_PATH}: OK"
+    assert list(free_dial.languages) == ["ja", "en", "zh", "ko", "es", "pt"]
+    for code, entry in free_dial.languages.items():
+        at = lines.index(f"{code}: {entry.states} states")
+        assert entry.worst is not None and entry.silent is not None
+        assert lines[at + 1].startswith("  worst case ") and lines[at + 1].endswith(f": {entry.worst.script}")
+        assert lines[at + 2].startswith("  silent caller ") and lines[at + 2].endswith(f": {entry.silent.script}")

@@ -17,16 +17,17 @@ def result(call: Caller, answers: str, at: object = ROUND2, prefix: str = QA) ->
     return heard(after_last_input(call(f"{prefix} {answers}", at=at)))
 
 
-@pytest.mark.parametrize(("answers", "points"), [
-    ("1 2 1 1", "20,000"),   # card, round 1 not complete, health insurance, account
-    ("1 1 1 1", "15,000"),   # round 1 already complete: 7,500 + 7,500
-    ("1 2 2 1", "12,500"),
-    ("1 2 2 2", "5,000"),
+@pytest.mark.parametrize(("answers", "points", "registrations"), [
+    ("1 2 1 1", "20,000", 2),   # card, round 1 not complete, health insurance, account
+    ("1 1 1 1", "15,000", 2),   # round 1 already complete: 7,500 + 7,500
+    ("1 2 2 1", "12,500", 1),   # the account only
+    ("1 2 2 2", "5,000", 0),    # the second round's card points only
 ])
-def test_points_add_up_from_the_rules(call: Caller, answers: str, points: str) -> None:
+def test_points_add_up_from_the_rules(call: Caller, answers: str, points: str, registrations: int) -> None:
     text = result(call, answers)
     assert f"you can receive up to {points} yen" in text
-    assert "Apply by February 28, 2023" in text or "Apply by" not in text
+    # each registration the caller has made is a rule of its own, with its own deadline
+    assert text.count("Apply by February 28, 2023.") == text.count("Apply by") == registrations
     assert "4-digit PIN" in text and "this call will never ask for it" in text
 
 
