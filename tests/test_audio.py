@@ -15,10 +15,11 @@ import soundfile
 import soxr
 from click.testing import CliRunner
 
-from support import MENU_PATH, WEEKDAY_MORNING
+from support import MENU_PATH, WEEKDAY_MORNING, Caller, jst
 from ivr.audio import audio_file, catalogue, read_manifest, render, synthesise, synthesisers
 from ivr.cli import cli
 from ivr.menu import Menu, load_menu
+from ivr.speaker import reading
 from ivr.web import create_app
 
 
@@ -195,14 +196,14 @@ def test_sim_speak_without_audio_says_so_once_and_keeps_the_transcript(monkeypat
     assert spoken.stdout == quiet.stdout
 
 
-def test_speaker_reads_kana_and_pinyin_where_the_prompt_has_them(menu: Menu) -> None:
-    from ivr.speaker import Speaker
-
-    speaker = Speaker.__new__(Speaker)  # no helper process: only what it would say is checked
-    speaker.menu = menu
-    goodbye = menu.nodes["goodbye"].say
-    event = {"type": "say", "lang": "ja", "prompt": "goodbye", "text": str(goodbye["ja"]), "spoken": str(goodbye["ja"])}
-    assert speaker._reading(event) == goodbye["ja"].reading
-    result = {"type": "say", "lang": "en", "prompt": "eligibility_result", "text": "You can receive up to 5,000 yen.",
-              "spoken": "You can receive up to 5,000 yen."}
-    assert speaker._reading(result) == "You can receive up to 5,000 yen."
+def test_speaker_reads_kana_and_pinyin_where_the_prompt_has_them(menu: Menu, call: Caller) -> None:
+    said = {e["lang"]: reading(menu, e) for e in call("") if e["type"] == "say" and e["prompt"] == "language"}
+    assert said["ja"] == "にほんごをごきぼうのかたは1をおしてください。"
+    assert said["zh"] == "zhong1 wen2 fu2 wu4 qing3 an4 3."
+    assert said["en"] == "For English, press 2." and said["ko"] == "한국어는 4번을 눌러 주세요."  # no reading
+    goodbye = menu.nodes["goodbye"].say["ja"]
+    event = {"type": "say", "lang": "ja", "prompt": "goodbye", "text": str(goodbye), "spoken": str(goodbye)}
+    assert reading(menu, event) == goodbye.reading
+    # eligibility answers are composed per call: read as they are said
+    result = [e for e in call("2 5 1 1 2 1 1", at=jst(2022, 7, 1, 10, 0)) if e.get("prompt") == "eligibility_result"]
+    assert result and all(reading(menu, e) == e["spoken"] for e in result)
