@@ -15,11 +15,10 @@ import soundfile
 import soxr
 from click.testing import CliRunner
 
-from support import MENU_PATH, WEEKDAY_MORNING, Caller, jst
+from support import MENU_PATH, WEEKDAY_MORNING
 from ivr.audio import audio_file, catalogue, read_manifest, render, synthesise, synthesisers
 from ivr.cli import cli
 from ivr.menu import Menu, load_menu
-from ivr.speaker import reading
 from ivr.web import create_app
 
 
@@ -183,27 +182,3 @@ def test_an_offline_recogniser_hears_the_english_prompts_as_written(menu: Menu) 
     accuracy = sum(heard_right) / len(heard_right)
     print(f"\npocketsphinx recognised {sum(heard_right)}/{len(heard_right)} English prompts ({accuracy:.0%})")
     assert accuracy >= 0.9
-
-
-# -- the simulator speaks ----------------------------------------------------------------
-def test_sim_speak_without_audio_says_so_once_and_keeps_the_transcript(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("ivr.speaker.has_audio", lambda: False)
-    args = ["sim", "--menu", str(MENU_PATH), "--script", "1 5 1 2", "--at", "2026-12-07T10:00"]
-    quiet = CliRunner().invoke(cli, args)
-    spoken = CliRunner().invoke(cli, [*args, "--speak"])
-    assert spoken.exit_code == 0
-    assert spoken.stderr.count("no audio output on this machine") == 1
-    assert spoken.stdout == quiet.stdout
-
-
-def test_speaker_reads_kana_and_pinyin_where_the_prompt_has_them(menu: Menu, call: Caller) -> None:
-    said = {e["lang"]: reading(menu, e) for e in call("") if e["type"] == "say" and e["prompt"] == "language"}
-    assert said["ja"] == "にほんごをごきぼうのかたは1をおしてください。"
-    assert said["zh"] == "zhong1 wen2 fu2 wu4 qing3 an4 3."
-    assert said["en"] == "For English, press 2." and said["ko"] == "한국어는 4번을 눌러 주세요."  # no reading
-    goodbye = menu.nodes["goodbye"].say["ja"]
-    event = {"type": "say", "lang": "ja", "prompt": "goodbye", "text": str(goodbye), "spoken": str(goodbye)}
-    assert reading(menu, event) == goodbye.reading
-    # eligibility answers are composed per call: read as they are said
-    result = [e for e in call("2 5 1 1 2 1 1", at=jst(2022, 7, 1, 10, 0)) if e.get("prompt") == "eligibility_result"]
-    assert result and all(reading(menu, e) == e["spoken"] for e in result)
