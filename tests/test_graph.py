@@ -12,13 +12,11 @@ import pytest
 from click.testing import CliRunner
 from support import MENU_PATH, ROOT
 
+from bench.synthetic import synthetic_menu, synthetic_menu_data
 from ivr.cli import cli
 from ivr.engine import Engine
 from ivr.graph import DOT_MAX_EDGES, GLOBAL_TRIGGERS, build, choose_layout, render
 from ivr.menu import Menu
-
-sys.path.insert(0, str(ROOT / "bench"))
-from synthetic import synthetic_menu, synthetic_menu_data  # noqa: E402
 
 EDGE = re.compile(r'^\t(\w+) -> (\w+) \[label=(?:"([^"]*)"|(\S+))', re.MULTILINE)
 NODE = re.compile(r'^\t(\w+) \[label="([^"]*)"', re.MULTILINE)
