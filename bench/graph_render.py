@@ -22,7 +22,6 @@ if not __package__:  # run as `python bench/x.py`, not `-m bench.x`: sys.path st
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench.synthetic import synthetic_menu  # noqa: E402
-
 from ivr.graph import DOT_MAX_EDGES, LAYOUTS, build, choose_layout, split_transitions  # noqa: E402
 from ivr.menu import Menu, load_menu  # noqa: E402
 
