@@ -48,10 +48,14 @@ def elsewhere(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("elsewhere")
 
 
-def ivr(installed: Path, elsewhere: Path, *args: str) -> str:
+def python(installed: Path, elsewhere: Path, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("IVR_")}
     env["PYTHONPATH"] = os.pathsep.join([str(installed), *site.getsitepackages(), site.getusersitepackages()])
-    return run(sys.executable, "-S", "-m", "ivr", *args, cwd=elsewhere, env=env)
+    return run(sys.executable, "-S", *args, cwd=elsewhere, env=env)
+
+
+def ivr(installed: Path, elsewhere: Path, *args: str) -> str:
+    return python(installed, elsewhere, "-m", "ivr", *args)
 
 
 def test_the_wheel_ships_the_menu_and_the_scenarios(installed: Path) -> None:
@@ -60,6 +64,17 @@ def test_the_wheel_ships_the_menu_and_the_scenarios(installed: Path) -> None:
     shipped = sorted(p.name for p in (data / "scenarios").glob("*.yaml"))
     assert shipped == sorted(p.name for p in (ROOT / "tests" / "scenarios").glob("*.yaml"))
     assert not (installed / "menus").exists() and not (installed / "tests").exists()
+
+
+def test_pytest_is_a_test_dependency_only(installed: Path, elsewhere: Path) -> None:
+    (metadata,) = installed.glob("ivr_toolkit-*.dist-info/METADATA")
+    requires = [line for line in metadata.read_text().splitlines() if line.startswith("Requires-Dist: pytest")]
+    assert requires and all('extra == "test"' in line for line in requires)
+    every_module = ("import importlib, pkgutil, sys; sys.modules['pytest'] = None; import ivr; "  # import pytest fails
+                    "names = [m.name for m in pkgutil.walk_packages(ivr.__path__, 'ivr.') if m.name != 'ivr.__main__']; "
+                    "[importlib.import_module(name) for name in names]; print(ivr.__file__, len(names))")
+    where, count = python(installed, elsewhere, "-c", every_module).split()
+    assert Path(where) == installed / "ivr" / "__init__.py" and int(count) > 20
 
 
 def test_lint_finds_the_installed_menu(installed: Path, elsewhere: Path) -> None:
