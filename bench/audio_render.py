@@ -7,16 +7,14 @@ The second run is compared with the first, measured in the same run on the same 
 
 from __future__ import annotations
 
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from ivr.audio import render
+from ivr.menu import load_menu
 
-from ivr.audio import render  # noqa: E402
-from ivr.menu import load_menu  # noqa: E402
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def main() -> None:

@@ -22,7 +22,8 @@ from typing import Any
 
 import yaml
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if not __package__:  # run as `python bench/x.py`, not `-m bench.x`: sys.path starts at bench/, not the checkout
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench.service import OPEN, service  # noqa: E402
 from bench.synthetic import synthetic_menu_data  # noqa: E402

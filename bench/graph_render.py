@@ -18,10 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+if not __package__:  # run as `python bench/x.py`, not `-m bench.x`: sys.path starts at bench/, not the checkout
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from synthetic import synthetic_menu  # noqa: E402
-
+from bench.synthetic import synthetic_menu  # noqa: E402
 from ivr.graph import DOT_MAX_EDGES, LAYOUTS, build, choose_layout, split_transitions  # noqa: E402
 from ivr.menu import Menu, load_menu  # noqa: E402
 

@@ -23,10 +23,12 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if not __package__:  # run as `python bench/x.py`, not `-m bench.x`: sys.path starts at bench/, not the checkout
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
 from bench.webhooks_inprocess import make_apps, record, replay, validator  # noqa: E402
 
+ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ("constant", "tutorial", "ivr", "ivr signed")
 EXTRA = 2  # replays counted beyond the first
 
@@ -34,7 +36,7 @@ EXTRA = 2  # replays counted beyond the first
 def counted(target: str, requests: int, replays: int) -> int:
     """Instructions of a child process that records `requests` calls and replays them `replays` times."""
     run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
-                          __file__, "--replay", target, str(replays), "--requests", str(requests)],
+                          "-m", "bench.instructions", "--replay", target, str(replays), "--requests", str(requests)],
                          cwd=ROOT, capture_output=True, text=True,
                          env={**os.environ, "PYTHONHASHSEED": "0"})  # the same dict layouts every run
     found = re.search(r"Collected : (\d+)", run.stderr)

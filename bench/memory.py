@@ -15,8 +15,8 @@ import random
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+if not __package__:  # run as `python bench/x.py`, not `-m bench.x`: sys.path starts at bench/, not the checkout
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench.service import OPEN, service  # noqa: E402
 from ivr.simulator import parse_script, play  # noqa: E402
@@ -24,6 +24,8 @@ from ivr.state import StateCodec  # noqa: E402
 from ivr.engine import Engine  # noqa: E402
 from ivr.menu import load_menu  # noqa: E402
 from ivr.wire import WireLine, wsgi_transport  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
 
 SCRIPTS = ["2 5 1 1 2 1 1 3", "1 1", "2 wait 3", "2 5 1 say:yes say:no 1 1 1", "3 7 4 7", "2 2", "1 5 1 2",
            "wait wait wait 1", "2 1 busy 2", "6 5 1 2 1"]

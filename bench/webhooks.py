@@ -35,10 +35,11 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from twilio.request_validator import RequestValidator
+
+from ivr.signatures import TwilioParams
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-from ivr.signatures import TwilioParams  # noqa: E402
-from twilio.request_validator import RequestValidator  # noqa: E402
 
 CALLS = ["2 5 1 1 2 1 1 3", "1 1", "2 wait 3", "2 5 1 say:yes say:no 1 1 1", "3 7 4", "2 2", "1 5 1 2"]
 CALLER = {  # what Twilio posts with every voice webhook (numbers in E.164; Japanese numbers carry no city)

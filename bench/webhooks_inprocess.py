@@ -29,7 +29,9 @@ from typing import Any, Callable
 
 from werkzeug.test import EnvironBuilder
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+if not __package__:  # run as `python bench/x.py`, not `-m bench.x`: sys.path starts at bench/, not the checkout
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
 from bench.baselines import constant_app, tutorial_app  # noqa: E402
 from bench.webhooks import CALLER, CALLS, TOKEN, heard  # noqa: E402
 from bench.service import service  # noqa: E402

@@ -23,11 +23,13 @@ DEFAULT_MENU = "menus/free_dial.yaml"
 
 
 def default_menu_path() -> Path:
-    """$IVR_MENU, else menus/free_dial.yaml here, else the one beside the package (a source checkout)."""
+    """$IVR_MENU, else menus/free_dial.yaml here, else the one beside the package (a source checkout),
+    else the copy installed with it (ivr/data/menus/, from a wheel: see pyproject.toml)."""
     if os.environ.get("IVR_MENU"):
         return Path(os.environ["IVR_MENU"])
-    here = Path(DEFAULT_MENU)
-    return here if here.exists() else Path(__file__).resolve().parent.parent / DEFAULT_MENU
+    package = Path(__file__).resolve().parent
+    candidates = (Path(DEFAULT_MENU), package.parent / DEFAULT_MENU)
+    return next((path for path in candidates if path.exists()), package / "data" / DEFAULT_MENU)
 
 
 class Model(BaseModel):

@@ -262,9 +262,11 @@ def run_file(runner: Runner, file: Path) -> FileRun:
 
 
 def default_scenario_dir() -> Path:
-    """tests/scenarios here, else the one beside the package (a source checkout)."""
-    here = Path("tests/scenarios")
-    return here if here.exists() else Path(__file__).resolve().parent.parent / "tests" / "scenarios"
+    """tests/scenarios here, else the one beside the package (a source checkout), else the copy
+    installed with it (ivr/data/scenarios/, from a wheel: see pyproject.toml)."""
+    package = Path(__file__).resolve().parent
+    candidates = (Path("tests/scenarios"), package.parent / "tests" / "scenarios")
+    return next((path for path in candidates if path.exists()), package / "data" / "scenarios")
 
 
 def summary(runs: list[FileRun]) -> str:

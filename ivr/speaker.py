@@ -41,6 +41,17 @@ def _speak_aloud(text: str, voice: str) -> None:
     engine.runAndWait()
 
 
+def reading(menu: Menu, event: Event) -> str:
+    """What espeak should read for a `say` event: the prompt's reading where it has one (kana,
+    pinyin) and the event says the prompt's text as written; otherwise what the event says."""
+    prompt, code = str(event.get("prompt")), str(event["lang"])
+    source = menu.nodes[prompt].say if prompt in menu.nodes else menu.prompts.get(prompt, {})
+    text = source.get(code)
+    if text is not None and text.reading and spoken(text) == event["spoken"]:
+        return spoken(text.reading)
+    return str(event["spoken"])
+
+
 class Speaker:
     def __init__(self, menu: Menu, notice: Callable[[str], None]) -> None:
         self.menu = menu
@@ -54,16 +65,7 @@ class Speaker:
         lang = self.menu.languages.get(str(event["lang"]))
         if lang is None or not lang.synth_voice:
             return
-        self.pool.submit(_speak_aloud, self._reading(event), lang.synth_voice).result()
-
-    def _reading(self, event: Event) -> str:
-        """What espeak should read: the prompt's reading where it has one (kana, pinyin)."""
-        prompt, code = str(event.get("prompt")), str(event["lang"])
-        source = self.menu.nodes[prompt].say if prompt in self.menu.nodes else self.menu.prompts.get(prompt, {})
-        text = source.get(code)
-        if text is not None and text.reading and spoken(text) == event["spoken"]:
-            return spoken(text.reading)
-        return str(event["spoken"])
+        self.pool.submit(_speak_aloud, reading(self.menu, event), lang.synth_voice).result()
 
     def close(self) -> None:
         if self.pool is not None:

@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from conftest import ROOT
+from support import ROOT
 
 ENV = {**os.environ, "IVR_ALLOW_UNSIGNED": "true", "IVR_STATE_SECRET": "app-test"}
 

@@ -15,7 +15,7 @@ import soundfile
 import soxr
 from click.testing import CliRunner
 
-from conftest import MENU_PATH, WEEKDAY_MORNING
+from support import MENU_PATH, WEEKDAY_MORNING
 from ivr.audio import audio_file, fixed_prompts, read_manifest, render, synthesise, synthesisers
 from ivr.cli import cli
 from ivr.menu import Menu, load_menu
@@ -182,27 +182,3 @@ def test_an_offline_recogniser_hears_the_english_prompts_as_written(menu: Menu) 
     accuracy = sum(heard_right) / len(heard_right)
     print(f"\npocketsphinx recognised {sum(heard_right)}/{len(heard_right)} English prompts ({accuracy:.0%})")
     assert accuracy >= 0.9
-
-
-# -- the simulator speaks ----------------------------------------------------------------
-def test_sim_speak_without_audio_says_so_once_and_keeps_the_transcript(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("ivr.speaker.has_audio", lambda: False)
-    args = ["sim", "--menu", str(MENU_PATH), "--script", "1 5 1 2", "--at", "2026-12-07T10:00"]
-    quiet = CliRunner().invoke(cli, args)
-    spoken = CliRunner().invoke(cli, [*args, "--speak"])
-    assert spoken.exit_code == 0
-    assert spoken.stderr.count("no audio output on this machine") == 1
-    assert spoken.stdout == quiet.stdout
-
-
-def test_speaker_reads_kana_and_pinyin_where_the_prompt_has_them(menu: Menu) -> None:
-    from ivr.speaker import Speaker
-
-    speaker = Speaker.__new__(Speaker)  # no helper process: only what it would say is checked
-    speaker.menu = menu
-    goodbye = menu.nodes["goodbye"].say
-    event = {"type": "say", "lang": "ja", "prompt": "goodbye", "text": str(goodbye["ja"]), "spoken": str(goodbye["ja"])}
-    assert speaker._reading(event) == goodbye["ja"].reading
-    result = {"type": "say", "lang": "en", "prompt": "eligibility_result", "text": "You can receive up to 5,000 yen.",
-              "spoken": "You can receive up to 5,000 yen."}
-    assert speaker._reading(result) == "You can receive up to 5,000 yen."

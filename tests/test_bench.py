@@ -10,47 +10,49 @@ import sys
 
 import pytest
 
-from conftest import ROOT
+from support import ROOT
 
 pytestmark = pytest.mark.bench
 
 
 def run(*args: str) -> str:
+    """A script run as `python -m bench.x` (or as given), from the checkout."""
     result = subprocess.run([sys.executable, *args], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr
     return result.stdout
 
 
-def test_engine_benchmark_prints_every_size() -> None:
-    out = run("bench/engine_steps.py", "--seconds", "0.02", "--rounds", "1")
+@pytest.mark.parametrize("script", [("-m", "bench.engine_steps"), ("bench/engine_steps.py",)], ids=["module", "file"])
+def test_engine_benchmark_prints_every_size(script: tuple[str, ...]) -> None:
+    out = run(*script, "--seconds", "0.02", "--rounds", "1")
     for row in ("10 nodes", "100 nodes", "1000 nodes", "free dial"):
         assert row in out
     assert "us/webhook" in out
 
 
 def test_memory_benchmark_prints_its_figures() -> None:
-    out = run("bench/memory.py", "--calls", "1100")
+    out = run("-m", "bench.memory", "--calls", "1100")
     assert "RSS after 1,100 calls" in out and "one call's state" in out
 
 
 def test_webhook_benchmark_compares_with_both_baselines() -> None:
-    out = run("bench/webhooks.py", "--seconds", "0.5", "--rounds", "2", "--callers", "2")
+    out = run("-m", "bench.webhooks", "--seconds", "0.5", "--rounds", "2", "--callers", "2")
     for row in ("constant", "tutorial", "ivr", "ivr vs tutorial"):
         assert row in out
 
 
 def test_in_process_webhook_benchmark_compares_with_both_baselines() -> None:
-    out = run("bench/webhooks_inprocess.py", "--rounds", "1", "--requests", "40", "--profile")
+    out = run("-m", "bench.webhooks_inprocess", "--rounds", "1", "--requests", "40", "--profile")
     for row in ("constant", "tutorial", "ivr signed", "tottime"):
         assert row in out
 
 
 def test_instruction_benchmark_counts_the_service() -> None:
-    out = run("bench/instructions.py", "--requests", "5", "--targets", "ivr")
+    out = run("-m", "bench.instructions", "--requests", "5", "--targets", "ivr")
     row = next(line for line in out.splitlines() if line.startswith("ivr "))
     assert 100_000 < int(row.split()[1].replace(",", "")) < 5_000_000  # ~740,000 on Python 3.11
 
 
 def test_service_fuzz_finds_nothing_and_survives_a_kill() -> None:
-    out = run("bench/fuzz_service.py", "--signed", "200", "--unsigned", "40")
+    out = run("-m", "bench.fuzz_service", "--signed", "200", "--unsigned", "40")
     assert "5xx                                                  0" in out and "all checks passed" in out

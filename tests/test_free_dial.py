@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import LANG_KEYS, MENU_PATH, Caller, after_last_input, heard, jst, last
+from support import LANG_KEYS, MENU_PATH, Caller, after_last_input, heard, jst, last
 from ivr.lint import check_file
 from ivr.menu import Menu
 

@@ -10,17 +10,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import MENU_PATH, ROOT
+from support import MENU_PATH, ROOT
 
+from bench.synthetic import synthetic_menu, synthetic_menu_data
 from ivr.cli import cli
 from ivr.engine import Engine
 from ivr.edges import GLOBAL
 from ivr.graph import DOT_MAX_EDGES, build, choose_layout, node_words, render
 from ivr.menu import Menu
 from ivr.speech import display
-
-sys.path.insert(0, str(ROOT / "bench"))
-from synthetic import synthetic_menu, synthetic_menu_data  # noqa: E402
 
 EDGE = re.compile(r'^\t(\w+) -> (\w+) \[label=(?:"([^"]*)"|(\S+))', re.MULTILINE)
 NODE = re.compile(r'^\t(\w+) \[label="([^"]*)"', re.MULTILINE)

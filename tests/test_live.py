@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from conftest import MENU_PATH, WEEKDAY_MORNING
+from support import MENU_PATH, WEEKDAY_MORNING
 from ivr.errors import MenuError
 from ivr.web import create_app
 

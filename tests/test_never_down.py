@@ -16,7 +16,7 @@ from typing import Iterator
 import pytest
 from click.testing import CliRunner
 
-from conftest import MENU_PATH, WEEKDAY_MORNING
+from support import MENU_PATH, WEEKDAY_MORNING
 from gunicorn_server import Server, serve, wait_until
 from ivr.cli import cli
 from ivr.engine import Engine

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import MENU_PATH, ROOT
+from support import MENU_PATH, ROOT
 
 from ivr.cli import cli
 from ivr.menu import Menu
@@ -179,7 +179,8 @@ def test_pytest_collects_one_item_per_scenario_and_path(pytester: pytest.Pyteste
     shutil.copy(MENU_PATH, pytester.path / "menus" / "free_dial.yaml")
     scenarios = pytester.path / "tests" / "scenarios"
     scenarios.mkdir(parents=True)
-    shutil.copy(ROOT / "tests" / "conftest.py", pytester.path / "tests" / "conftest.py")
+    for helper in ("conftest.py", "support.py"):
+        shutil.copy(ROOT / "tests" / helper, pytester.path / "tests" / helper)
     (scenarios / "night.yaml").write_text(WRONG + WRONG.replace("night", "day").replace("23:00", "10:00"))
     (scenarios / "broken.yaml").write_text("- name: a\n  stpes: []\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "--continue-on-collection-errors", "tests")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from conftest import MENU_PATH
+from support import MENU_PATH
 from ivr.cli import cli
 
 

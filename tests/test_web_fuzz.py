@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import MENU_PATH, WEEKDAY_MORNING
 from flask import request
+from support import MENU_PATH, WEEKDAY_MORNING
 
 from ivr.web import create_app
 

@@ -10,7 +10,7 @@ from typing import Iterator
 
 import pytest
 
-from conftest import ROOT, WEEKDAY_MORNING, scenario_scripts, transcript
+from support import ROOT, WEEKDAY_MORNING, scenario_scripts, transcript
 from gunicorn_server import serve
 from ivr.engine import Engine
 from ivr.simulator import EngineLine, parse_script, play
