@@ -53,7 +53,7 @@ def check_text(text: str, file: str) -> tuple[Menu | None, list[Problem]]:
     try:
         source = parse(text, file)
     except SourceSyntaxError as exc:
-        return None, [Problem(file, exc.line, f"YAML syntax: {exc.message}; check indentation and quoting")]
+        return None, [Problem(file, exc.line, f"YAML syntax: {exc.message}")]
     problems = [
         Problem(file, second, f'duplicate key "{path[-1]}" in {_where(path[:-1])} (first at line {first}); '
                 "each key may appear once: remove or renumber one")

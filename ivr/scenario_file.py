@@ -245,8 +245,7 @@ def load_file(path: Path, menu: Menu) -> list[Scenario]:
     try:
         source = parse(text, file)
     except SourceSyntaxError as exc:
-        raise ScenarioFileError([Problem(file, exc.line, f"YAML syntax: {exc.message}; "
-                                         "check indentation and quoting")]) from None
+        raise ScenarioFileError([Problem(file, exc.line, f"YAML syntax: {exc.message}")]) from None
     problems = [Problem(file, second, f'"{where[-1]}" appears twice in {_where(source.data, where[:-1])} '
                         f"(first at line {first}); keep one") for where, first, second in source.duplicates]
     if not isinstance(source.data, list) or not source.data:

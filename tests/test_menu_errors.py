@@ -1,0 +1,165 @@
+"""What an operator meets when the menu file is wrong: the line to fix and the fix, in plain words.
+
+Each test breaks a copy of the shipped menu (or a tiny one) the way people do, writes it to a
+file, lints it, and checks the line reported and that the message names the fix (not the
+parser's jargon).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from ivr.errors import Problem
+from ivr.lint import check_file
+
+MENU = Path(__file__).parent.parent / "menus" / "free_dial.yaml"
+SHIPPED = MENU.read_text(encoding="utf-8")
+JARGON = re.compile(r"<block end>|<block mapping start>|while scanning|while parsing|Input should|\.menu\.|"
+                    r"function-|\[key\]")
+
+
+def line_of(text: str, needle: str, after: int = 0) -> int:
+    """The 1-based number of the first line (after line `after`) that contains `needle`."""
+    for number, row in enumerate(text.splitlines(), 1):
+        if number > after and needle in row:
+            return number
+    raise AssertionError(f"{needle!r} is not in the menu")
+
+
+def edit(text: str, line: int, change) -> str:  # type: ignore[no-untyped-def]
+    rows = text.splitlines(keepends=True)
+    rows[line - 1] = change(rows[line - 1])
+    return "".join(rows)
+
+
+def lint(tmp_path: Path, text: str) -> list[Problem]:
+    path = tmp_path / "menu.yaml"
+    path.write_text(text, encoding="utf-8")
+    menu, problems = check_file(path)
+    assert all(p.file == str(path) for p in problems)
+    return problems
+
+
+def only_error(tmp_path: Path, text: str) -> Problem:
+    problems = [p for p in lint(tmp_path, text) if p.severity == "error"]
+    assert len(problems) == 1, [str(p) for p in problems]
+    assert not JARGON.search(problems[0].message), problems[0].message
+    return problems[0]
+
+
+# Lines of the shipped menu the tests break (found by their text, so the menu may change).
+CARD_INFO = line_of(SHIPPED, "  card_info:")
+CARD_INFO_TYPE = CARD_INFO + 1
+CARD_INFO_SAY = line_of(SHIPPED, "    say:", CARD_INFO)
+CARD_INFO_NEXT = line_of(SHIPPED, "    next: card_desk", CARD_INFO)
+CARD_INFO_EN = line_of(SHIPPED, "      en: ", CARD_INFO)
+VERSION = line_of(SHIPPED, "  version: ")
+REPEAT = line_of(SHIPPED, '  repeat: "*"')
+LANGUAGE_CHOICES = line_of(SHIPPED, '    choices: {"1": ja')
+
+
+def test_the_shipped_menu_is_clean(tmp_path: Path) -> None:
+    assert [p for p in lint(tmp_path, SHIPPED) if p.severity == "error"] == []
+
+
+# -- YAML syntax ---------------------------------------------------------------------------
+def test_a_key_indented_one_space_too_far_is_blamed_not_the_line_after_it(tmp_path: Path) -> None:
+    # PyYAML reports the line after, in the block that starts at the first node, 160 lines up.
+    problem = only_error(tmp_path, edit(SHIPPED, CARD_INFO_TYPE, lambda row: " " + row))
+    assert problem.line == CARD_INFO_TYPE
+    assert problem.message.startswith(f"YAML syntax: the indentation of line {CARD_INFO_TYPE} (5 spaces) "
+                                      "does not match the lines around it")
+    assert "line up keys at the same level" in problem.message
+    assert f"noticed it only at line {CARD_INFO_TYPE + 1}" in problem.message
+
+
+@pytest.mark.parametrize(("change", "spaces", "levels"), [
+    # card_info's keys are at 4 spaces (its latest before next: is say:), the nodes at 2 (card_info:)
+    (lambda row: row[1:], 3, f"4 spaces (line {CARD_INFO_SAY}) or 2 spaces (line {CARD_INFO})"),
+    # the languages under say: are at 6 spaces, the last one on the line before next:
+    (lambda row: " " + row, 5, f"6 spaces (line {CARD_INFO_NEXT - 1}) or 4 spaces (line {CARD_INFO_SAY})"),
+])
+def test_a_key_between_two_levels(tmp_path: Path, change, spaces: int, levels: str) -> None:  # type: ignore[no-untyped-def]
+    problem = only_error(tmp_path, edit(SHIPPED, CARD_INFO_NEXT, change))
+    assert problem.line == CARD_INFO_NEXT
+    assert problem.message == (f"YAML syntax: the indentation of line {CARD_INFO_NEXT} ({spaces} spaces) does not match "
+                               f"the lines above it, which are indented {levels}: line up keys at the same level")
+
+
+def test_an_unclosed_quote_is_blamed_where_it_opens_not_where_the_next_quote_is(tmp_path: Path) -> None:
+    broken = edit(SHIPPED, VERSION, lambda row: row.replace('1"', "1"))
+    closing = line_of(broken, '"', VERSION)  # where YAML finds the next quote and trips
+    assert closing > VERSION + 5
+    problem = only_error(tmp_path, broken)
+    assert problem.line == VERSION
+    assert problem.message == (f'YAML syntax: the quote " opened on this line is not closed on it, so YAML reads on to '
+                               f'the next " (line {closing}): end the text with " on line {VERSION} '
+                               f"(the YAML parser noticed it only at line {closing})")
+
+
+def test_an_unclosed_single_quote_in_a_text(tmp_path: Path) -> None:
+    problem = only_error(tmp_path, edit(SHIPPED, CARD_INFO_EN, lambda row: row.replace("en: ", "en: '")))
+    assert problem.line == CARD_INFO_EN
+    assert f"end the text with ' on line {CARD_INFO_EN}" in problem.message
+
+
+@pytest.mark.parametrize(("line", "change"), [
+    (CARD_INFO_TYPE, lambda row: row.replace("type:", "type")),  # PyYAML: the line after
+    (CARD_INFO, lambda row: row.replace(":", "")),
+    (CARD_INFO_NEXT, lambda row: row.replace("next:", "next")),  # PyYAML: two lines after
+])
+def test_a_missing_colon(tmp_path: Path, line: int, change) -> None:  # type: ignore[no-untyped-def]
+    problem = only_error(tmp_path, edit(SHIPPED, line, change))
+    assert problem.line == line
+    assert re.match(rf"YAML syntax: line {line} has no colon after its key \(.+\): write key: value, with a space "
+                    "after the colon", problem.message), problem
+
+
+def test_a_tab(tmp_path: Path) -> None:
+    problem = only_error(tmp_path, edit(SHIPPED, CARD_INFO_NEXT, lambda row: "\t" + row.lstrip(" ")))
+    assert problem.line == CARD_INFO_NEXT
+    assert "has a tab character in its indentation: YAML indents with spaces only; replace the tab with spaces" \
+        in problem.message
+
+
+@pytest.mark.parametrize(("line", "change", "fix"), [
+    (REPEAT, lambda row: row.replace('"*"', "*"), 'a key or value starting with * must be quoted: "*"'),
+    (line_of(SHIPPED, '      "3": system_info'), lambda row: row.replace('"3"', "*"),
+     'a key or value starting with * must be quoted: "*"'),
+    (CARD_INFO_NEXT, lambda row: row.replace("card_desk", "& desk"), 'starting with & must be quoted: "& desk"'),
+    (CARD_INFO_EN, lambda row: row.replace("en: ", "en: @"), 'a value cannot start with @: put the whole text in '
+     'quotes, e.g. "@Questions'),
+    (CARD_INFO_EN, lambda row: row.replace("en: ", "en: `"), "a value cannot start with `"),
+    (CARD_INFO_EN, lambda row: row.replace("en: ", "en: {points} "), "a value starting with { is read as a {...} "
+     'group, not as text; if { is part of the text, put the whole text in quotes: "{points} Questions'),
+    (CARD_INFO_EN, lambda row: row.replace("Questions about", "Questions: about"), "the value contains a colon"),
+    (CARD_INFO_NEXT, lambda row: row.replace("card_desk", "*card_desk"),
+     "*card_desk repeats the text named &card_desk, but no &card_desk comes before it"),
+    (LANGUAGE_CHOICES, lambda row: row.replace("}", ""), "the { opened here is not closed: end it with } on the same line"),
+    (VERSION, lambda row: row.replace('1"', '1" beta'), "text follows the closing quote"),
+])
+def test_signs_yaml_reads_itself(tmp_path: Path, line: int, change, fix: str) -> None:  # type: ignore[no-untyped-def]
+    problem = only_error(tmp_path, edit(SHIPPED, line, change))
+    assert problem.line == line
+    assert fix in problem.message, problem
+
+
+@pytest.mark.parametrize(("text", "line", "fix"), [
+    ("a: 1\nb: !include other.yaml\n", 2, "YAML tags such as !include are not used in these files"),
+    ("a: 1\nb: 2022-02-30\n", 2, "2022-02-30 is not a real date (day is out of range for month)"),
+    ("a: 1\nb: \x07\n", 2, "invisible control character (#x0007)"),
+    ("a: 1\n---\nb: 2\n", 2, "remove the '---'"),
+    ("a:\n  b: >-\n    one\n   two\n  c: 1\n", 4, "line 4 is indented less than the text above it (the >- text of line 2)"),
+    ("a:\n  - 1\n  b: 2\n", 3, "line 3 is a key: value line, but the lines above it at the same indentation (from "
+     "line 2) are list items"),
+    ("a: 1\n  b: 2\n", 2, "line 2 is indented further than line 1, whose key already has a value"),
+    ('a: "C:\\new\\q"\n', 1, "write \\\\ for a backslash"),
+])
+def test_other_files_that_are_not_yaml(tmp_path: Path, text: str, line: int, fix: str) -> None:
+    """These used to stop lint with a traceback (tag, date, control character) or parser words."""
+    problem = only_error(tmp_path, text)
+    assert problem.line == line
+    assert problem.message.startswith("YAML syntax: ") and fix in problem.message, problem
