@@ -163,3 +163,128 @@ def test_other_files_that_are_not_yaml(tmp_path: Path, text: str, line: int, fix
     problem = only_error(tmp_path, text)
     assert problem.line == line
     assert problem.message.startswith("YAML syntax: ") and fix in problem.message, problem
+
+
+# -- fields and values (pydantic) -----------------------------------------------------------
+GOOD_TINY = """\
+menu: {name: Tiny, version: "1", start: main, main_menu: main, operator: bye, default_language: en}
+languages:
+  en: {name: English, say_language: en-US, voice: Polly.Joanna, speech: en-US, yes: ["yes"], no: ["no"]}
+prompts:
+  invalid_key: {en: Sorry.}
+  no_input: {en: Sorry.}
+  not_understood: {en: Sorry.}
+  restart: {en: Again.}
+nodes:
+  main:
+    type: menu
+    say: {en: Press 1 to leave.}
+    choices: {"1": bye}
+  bye:
+    type: hangup
+    say: {en: Goodbye.}
+"""
+
+
+NEXT_OF = {name: line_of(SHIPPED, "    next: ", line_of(SHIPPED, f"  {name}:")) for name in ("language", "fraud_warning")}
+LOST_DESK = line_of(SHIPPED, "  lost_desk:")
+LOST_DESK_TYPE = line_of(SHIPPED, "    type: transfer", LOST_DESK)
+LOST_DESK_TO = line_of(SHIPPED, "    to: ", LOST_DESK)
+LOST_DESK_UNANSWERED = line_of(SHIPPED, "    unanswered: ", LOST_DESK)
+JA_SPEECH = line_of(SHIPPED, "    speech: ja-JP")
+JA_AUDIO = line_of(SHIPPED, "    audio: say")
+MAIN = line_of(SHIPPED, "  main:")
+MAIN_CHOICE_5 = line_of(SHIPPED, '      "5": mynapoint', MAIN)
+TIMEOUT = line_of(SHIPPED, "  timeout: 6")
+
+
+@pytest.mark.parametrize(("line", "old", "new", "message"), [
+    # a misspelt field: one problem where it is written (not also "missing" at the top of the block)
+    (LOST_DESK_UNANSWERED, "unanswered:", "unanswerd:", 'unknown field "unanswerd" in node lost_desk; did you mean '
+     '"unanswered"?'),
+    (JA_SPEECH, "speech:", "speach:", 'unknown field "speach" in language ja; did you mean "speech"?'),
+    (LOST_DESK_TYPE, "type: transfer", "type: transfr", "node lost_desk: unknown node type 'transfr'; did you mean "
+     '"transfer"? (use one of: menu, language, message, question, eligibility, transfer, hangup)'),
+    (MAIN_CHOICE_5, "mynapoint", "mynapiont", "node main choices.5 leads to node 'mynapiont', which does not exist; "
+     'did you mean "mynapoint"?'),
+    (NEXT_OF["language"], "next: fraud_warning", "next: fraud_warnin", "node language next leads to node "
+     "'fraud_warnin', which does not exist; did you mean \"fraud_warning\"?"),
+    (line_of(SHIPPED, '    choices: {"1": ja'), '"2": en', '"2": eng', "key 2 selects language 'eng', which is not "
+     'under languages: (have en, es, ja, ko, pt, zh); did you mean "en"?'),
+    (line_of(SHIPPED, "  default_language: ja"), "ja", "jp", "default_language 'jp' is not under languages: (have "
+     'en, es, ja, ko, pt, zh); did you mean "ja"?'),
+    (line_of(SHIPPED, "    hours: always"), "always", "allways", "node lost_desk uses hours 'allways', which is not "
+     'under hours: (have always, hotline); did you mean "always"?'),
+    (JA_AUDIO, "audio: say", "audio: plya", "language ja audio must be 'say' or 'play', not 'plya'; did you mean "
+     '"play"?'),
+    (LOST_DESK_TO, '"+81120950178"', "+81120950178", 'node lost_desk to: YAML read 81120950178 as a number; put it '
+     'in quotes, e.g. to: "+81120950178" (unquoted, YAML drops the +)'),
+    (TIMEOUT, "timeout: 6", "timeout: 90", "settings.timeout must be at most 60, not 90"),
+    (TIMEOUT, "timeout: 6", "timeout: soon", "settings.timeout must be a whole number, not 'soon'"),
+    (TIMEOUT, "timeout: 6", "timeot: 6", 'unknown field "timeot" in settings; did you mean "timeout"?'),
+    (VERSION, '"2026.11.1"', "2026", 'menu.version: YAML read 2026 as a number; put it in quotes, e.g. version: "2026"'),
+    (MAIN_CHOICE_5, '"5"', '"x"', "node main choices.x: 'x' is not a key; use one key: 0-9, * or #, in quotes "
+     '(e.g. "1")'),
+    (MAIN_CHOICE_5, "mynapoint", "myna-point", "node main choices.5: 'myna-point' is not a node name; node names are "
+     'letters, digits and _, not starting with a digit, e.g. "myna_point"'),
+])
+def test_fields_and_values_are_worded_with_the_fix(tmp_path: Path, line: int, old: str, new: str, message: str) -> None:
+    problem = only_error(tmp_path, edit(SHIPPED, line, lambda row: row.replace(old, new)))
+    assert (problem.line, problem.message) == (line, message)
+
+
+def test_a_prompt_written_as_one_text(tmp_path: Path) -> None:
+    broken = GOOD_TINY.replace("    say: {en: Goodbye.}", "    say: Goodbye.")
+    problem = only_error(tmp_path, broken)
+    assert problem.line == line_of(broken, "    say: Goodbye.")
+    assert problem.message == ("node bye say must be a block of lines indented under it (one text per language, "
+                               "e.g. en: Goodbye.), not the text 'Goodbye.'")
+
+
+def test_a_text_that_yaml_reads_as_a_group(tmp_path: Path) -> None:
+    en = line_of(SHIPPED, "    en: ", line_of(SHIPPED, "  invalid_key:"))
+    problem = only_error(tmp_path, edit(SHIPPED, en, lambda row: "    en: {sorry}\n"))
+    assert problem.line == en
+    assert problem.message == ('prompt invalid_key en: YAML read {sorry} as a {...} group, not as text; put the whole '
+                               'text in quotes: "{sorry}"')
+
+
+def test_a_missing_field_is_reported_at_its_node(tmp_path: Path) -> None:
+    problem = only_error(tmp_path, edit(SHIPPED, LOST_DESK_UNANSWERED, lambda row: ""))
+    assert (problem.line, problem.message) == (LOST_DESK, 'node lost_desk has no "unanswered"; add it')
+
+
+def test_a_node_without_fields(tmp_path: Path) -> None:
+    broken = GOOD_TINY.replace("  bye:\n    type: hangup\n    say: {en: Goodbye.}\n", "  bye: hangup\n")
+    problem = only_error(tmp_path, broken)
+    assert (problem.line, problem.message) == (line_of(broken, "  bye: hangup"), (
+        "node bye must be a block of lines indented under it (type: one of menu, language, message, question, "
+        "eligibility, transfer, hangup, then its fields), not the text 'hangup'"))
+
+
+def test_a_misspelt_placeholder(tmp_path: Path) -> None:
+    total = line_of(SHIPPED, "    en: ", line_of(SHIPPED, "  total:"))
+    problem = only_error(tmp_path, edit(SHIPPED, total, lambda row: row.replace("{points}", "{pionts}")))
+    assert problem.line == total
+    assert problem.message.endswith('placeholders allowed here: {points} (did you mean "points"?)')
+
+
+def test_the_tiny_menu_is_clean(tmp_path: Path) -> None:
+    assert lint(tmp_path, GOOD_TINY) == []
+
+
+# -- the scenario files use the same helper ----------------------------------------------------
+def test_scenario_files_are_worded_by_the_same_helper(tmp_path: Path) -> None:
+    from ivr.menu import load_menu
+    from ivr.scenario_file import ScenarioFileError, load_file
+
+    path = tmp_path / "calls.yaml"
+    path.write_text('- name: a\n  stpes:\n    - press: "2"\n- name: b\n  steps:\n    - press: "2"\n'
+                    "      hangs_up: maybe\n", encoding="utf-8")
+    with pytest.raises(ScenarioFileError) as caught:
+        load_file(path, load_menu(MENU))
+    # one problem for the misspelt field (not also "has no steps"), and pydantic's words translated
+    assert [(p.line, p.message) for p in caught.value.problems] == [
+        (2, 'unknown field "stpes" in scenario 1 ("a"); did you mean "steps"?'),
+        (7, 'scenario 2 ("b"), step 1, hangs_up must be true or false, not \'maybe\''),
+    ]
