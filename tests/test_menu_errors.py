@@ -288,3 +288,32 @@ def test_scenario_files_are_worded_by_the_same_helper(tmp_path: Path) -> None:
         (2, 'unknown field "stpes" in scenario 1 ("a"); did you mean "steps"?'),
         (7, 'scenario 2 ("b"), step 1, hangs_up must be true or false, not \'maybe\''),
     ]
+
+
+# -- the operators' guide --------------------------------------------------------------------
+DOC = (Path(__file__).parent.parent / "docs" / "menu-format.md").read_text(encoding="utf-8")
+
+
+def test_the_guide_describes_every_field_the_menu_accepts() -> None:
+    """Unknown fields are errors, so a field the guide leaves out is one nobody can find."""
+    from ivr import menu as models
+
+    undocumented = [f"{model.__name__}.{name}" for model in (
+        models.Menu, models.Info, models.Language, models.Settings, models.Keys, models.Calendar, models.Eligibility,
+        models.Rule, models.MenuNode, models.LanguageNode, models.MessageNode, models.QuestionNode,
+        models.EligibilityNode, models.TransferNode, models.HangupNode)
+        for name in model.model_fields if f"`{name}`" not in DOC and f'`"{name}"`' not in DOC]
+    assert undocumented == []
+    assert "`text:`" in DOC and "`reading:`" in DOC  # the other way to write a prompt's text
+
+
+def test_the_guides_examples_are_yaml_and_its_small_menu_is_clean(tmp_path: Path) -> None:
+    from ivr.source import parse
+
+    blocks = re.findall(r"```yaml\n(.*?)```", DOC, re.S)
+    assert len(blocks) > 10
+    for block in blocks:
+        parse(block, "example")  # raises SourceSyntaxError with the line if one is broken
+    small = blocks[0]
+    assert small.startswith("menu:") and "nodes:" in small
+    assert lint(tmp_path, small) == []
