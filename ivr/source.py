@@ -13,6 +13,7 @@ indentation slip at the start of the enclosing block).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +105,7 @@ def _walk(node: yaml.Node, path: Path, source: Source, loader: yaml.SafeLoader) 
 # -- explaining PyYAML's errors -------------------------------------------------------------
 _QUOTE_IT = "put the whole text in quotes"
 _CLOSE = {"{": "}", "[": "]"}
+_KEY_LINE = re.compile(r"""^\s*(-\s+)?("[^"]*"|'[^']*'|[^\s:#][^:#]*?):(\s|$)""")
 
 
 def explain(text: str, exc: yaml.MarkedYAMLError) -> SourceSyntaxError:
@@ -306,6 +308,8 @@ class _Explainer:
         last = scalars[-1] if scalars else None
         if last is None or last.style not in (">", "|") or last.end_mark.line + 1 < line - 1:
             return None
+        if _KEY_LINE.match(self.row(line)):  # a key after the text, not a line of it: see indentation()
+            return None
         start = last.start_mark.line + 1
         return line, (f"line {line} is indented less than the text above it (the {self.row(start).strip()[-2:]} "
                       f"text of line {start}), so YAML ends the text there: indent every line of the text "
@@ -362,12 +366,13 @@ class _Explainer:
                           "further, or make it like the others")
         below = [b for b in blocks if b.column < column]
         above = [b for b in blocks if b.column > column]
-        if above and above[0].first == above[0].last and self.next_level(line) == column:
-            # One line indented further than the keys before and after it: that line is the slip.
-            odd = above[0].first
-            return odd, (f"the indentation of line {odd} ({_spaces(above[0].column)}) does not match the lines "
-                         f"around it (line {line} after it is indented {_spaces(column)}): line up keys at the "
-                         "same level")
+        if self.next_level(line) == column:
+            # The lines after this one agree with it: the slip is a block of one line next to it.
+            for block in above[:1] + below[-1:]:
+                if block.first == block.last and block.kind == "keys":
+                    return block.first, (f"the indentation of line {block.first} ({_spaces(block.column)}) does not "
+                                         f"match the lines around it (line {line} after it is indented "
+                                         f"{_spaces(column)}): line up keys at the same level")
         levels = [f"{_spaces(b.column)} (line {b.last})" for b in (above[:1] + below[-1:])]
         if not levels:
             return None

@@ -317,3 +317,12 @@ def test_the_guides_examples_are_yaml_and_its_small_menu_is_clean(tmp_path: Path
     small = blocks[0]
     assert small.startswith("menu:") and "nodes:" in small
     assert lint(tmp_path, small) == []
+
+
+def test_a_one_key_block_shifted_left_is_blamed_not_its_next_sibling(tmp_path: Path) -> None:
+    total = line_of(SHIPPED, "  total:", line_of(SHIPPED, "eligibility:"))
+    none = line_of(SHIPPED, "  none:", total)
+    problem = only_error(tmp_path, edit(SHIPPED, total, lambda row: row[1:]))
+    assert problem.line == total
+    assert problem.message.startswith(f"YAML syntax: the indentation of line {total} (1 space) does not match the "
+                                      f"lines around it (line {none} after it is indented 2 spaces)")
