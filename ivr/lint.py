@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from collections import deque
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Mapping
 
 from pydantic import ValidationError
 
@@ -28,6 +28,7 @@ from .menu import (
     QuestionNode,
     TransferNode,
 )
+from .problems import did_you_mean, schema_problems
 from .source import Path as SrcPath
 from .source import Source, SourceSyntaxError, parse
 from .speech import PLACEHOLDER, TEL, format_date
@@ -35,7 +36,6 @@ from .speech import PLACEHOLDER, TEL, format_date
 MAX_CHOICES = 5
 _KANJI = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _PINYIN = re.compile(r"^[A-Za-z0-9üÜ\s.,?!;:'\-{}]*$")
-NODE_TYPES = "menu, language, message, question, eligibility, transfer, hangup"
 
 
 def check_file(path: str | Path) -> tuple[Menu | None, list[Problem]]:
@@ -52,7 +52,7 @@ def check_text(text: str, file: str) -> tuple[Menu | None, list[Problem]]:
     try:
         source = parse(text, file)
     except SourceSyntaxError as exc:
-        return None, [Problem(file, exc.line, f"YAML syntax: {exc.message}; check indentation and quoting")]
+        return None, [Problem(file, exc.line, f"YAML syntax: {exc.message}")]
     problems = [
         Problem(file, second, f'duplicate key "{path[-1]}" in {_where(path[:-1])} (first at line {first}); '
                 "each key may appear once: remove or renumber one")
@@ -63,7 +63,7 @@ def check_text(text: str, file: str) -> tuple[Menu | None, list[Problem]]:
     try:
         menu = Menu.model_validate(source.data)
     except ValidationError as exc:
-        return None, problems + [_schema_problem(source, err) for err in exc.errors()]
+        return None, problems + schema_problems(source, exc, Menu, _where)
     menu._source = source
     checker = _Checker(menu, source)
     problems += checker.run()
@@ -86,33 +86,17 @@ def recording_problems(menu: Menu, prompts: Path) -> list[Problem]:
 
 
 def _where(path: SrcPath) -> str:
-    if len(path) >= 2 and path[0] == "nodes":
-        rest = ".".join(str(p) for p in path[2:])
-        return f"node {path[1]}" + (f" {rest}" if rest else "")
-    return ".".join(str(p) for p in path) or "the top level"
-
-
-def _schema_problem(source: Source, err: Any) -> Problem:
-    loc = tuple(err["loc"])
-    kind = err["type"]
-    field = ".".join(str(p) for p in loc)
-    line = source.line_for_loc(loc + ("type",) if kind == "union_tag_invalid" else loc)
-    if kind == "extra_forbidden":
-        msg = f'unknown field "{loc[-1]}" at {field}; check its spelling or remove it'
-    elif kind == "union_tag_invalid":
-        msg = f'unknown node type {err["input"].get("type")!r} at {field}; use one of: {NODE_TYPES}'
-    elif kind == "union_tag_not_found":
-        msg = f"node {field} has no type; add type: one of {NODE_TYPES}"
-    elif kind == "missing":
-        msg = f'missing field "{loc[-1]}" at {".".join(str(p) for p in loc[:-1]) or "top level"}; add it'
-    elif kind == "string_pattern_mismatch" and "to" in loc:
-        msg = f"{field}: {err['input']!r} is not a number to dial; write +E.164 (e.g. +81120950178) or sip:..."
-    elif kind == "string_pattern_mismatch":
-        msg = (f"{field}: {err['input']!r} is not allowed here; keys are one of 0-9 * #, "
-               "node names are letters, digits and _")
+    """A path in the file in words: node main choices.2, language en yes item 1, prompt no_input ja."""
+    sections = {"nodes": "node", "languages": "language", "hours": "calendar", "prompts": "prompt"}
+    if len(path) >= 2 and path[0] in sections:
+        head, rest = f"{sections[str(path[0])]} {path[1]}", path[2:]
+    elif len(path) >= 3 and path[:2] == ("eligibility", "rules") and isinstance(path[2], int):
+        head, rest = f"eligibility rule {path[2] + 1}", path[3:]
     else:
-        msg = f"{field}: {err['msg'].removeprefix('Value error, ')}"
-    return Problem(source.file, line, msg)
+        return ".".join(str(p) if isinstance(p, str) else f"item {p + 1}" for p in path) or "the top level"
+    words = ".".join(str(p) for p in rest if isinstance(p, str))
+    items = [f"item {p + 1}" for p in rest if isinstance(p, int)]
+    return " ".join([head] + ([words] if words else []) + items)
 
 
 class _Checker:
@@ -142,28 +126,36 @@ class _Checker:
         info = self.menu.menu
         for field in ("start", "main_menu", "operator"):
             if getattr(info, field) not in self.menu.nodes:
-                self.error(("menu", field), f"menu.{field} names node {getattr(info, field)!r}, which does not exist")
+                target = getattr(info, field)
+                self.error(("menu", field), f"menu.{field} names node {target!r}, which does not exist"
+                           + (did_you_mean(target, self.menu.nodes) or "; define it under nodes: or fix the name"))
         reported = set()
         for edge in edges(self.menu):
-            if edge.dest not in self.menu.nodes and (edge.field, edge.dest) not in reported:
-                reported.add((edge.field, edge.dest))
-                self.error(edge.field, f"{_where(edge.field)} leads to node {edge.dest!r}, which does not exist; "
-                           f"define it under nodes: or fix the name")
+            node = self.menu.nodes[edge.source]
+            implicit = len(edge.field) == 2 or (edge.field[-1] == "on_give_up" and getattr(node, "on_give_up", None) is None)
+            if edge.dest in self.menu.nodes or implicit or (edge.field, edge.dest) in reported:
+                continue  # an implicit edge (a global key, the default give-up) is reported where it is written
+            reported.add((edge.field, edge.dest))
+            self.error(edge.field, f"{_where(edge.field)} leads to node {edge.dest!r}, which does not exist"
+                       + (did_you_mean(edge.dest, self.menu.nodes) or "; define it under nodes: or fix the name"))
 
     # -- languages and prompts -------------------------------------------------------------
     def languages(self) -> None:
         codes = set(self.menu.languages)
         if self.menu.menu.default_language not in codes:
             self.error(("menu", "default_language"), f"default_language {self.menu.menu.default_language!r} "
-                       f"is not under languages: (have {', '.join(sorted(codes))})")
+                       f"is not under languages: (have {', '.join(sorted(codes))})"
+                       + did_you_mean(self.menu.menu.default_language, codes))
         for name, node in self.menu.nodes.items():
             if isinstance(node, LanguageNode):
                 for key, code in node.choices.items():
                     if code not in codes:
                         self.error(("nodes", name, "choices", key), f"key {key} selects language {code!r}, "
-                                   f"which is not under languages: (have {', '.join(sorted(codes))})")
+                                   f"which is not under languages: (have {', '.join(sorted(codes))})"
+                                   + did_you_mean(code, codes))
                 if node.default not in codes:
-                    self.error(("nodes", name, "default"), f"default language {node.default!r} is not under languages:")
+                    self.error(("nodes", name, "default"), f"default language {node.default!r} is not under languages: "
+                               f"(have {', '.join(sorted(codes))})" + did_you_mean(node.default, codes))
         for code, lang in self.menu.languages.items():
             if lang.month_names and len(lang.month_names) != 12:
                 self.error(("languages", code, "month_names"), "month_names needs exactly 12 names, January first")
@@ -181,15 +173,17 @@ class _Checker:
         for code, text in prompt.items():
             here = path + (code,)
             if code not in self.menu.languages:
-                self.error(here, f"{_where(path)} has text for {code!r}, which is not under languages:", "warning")
+                self.error(here, f"{_where(path)} has text for {code!r}, which is not under languages: (have "
+                           f"{', '.join(sorted(self.menu.languages))})" + did_you_mean(code, self.menu.languages), "warning")
             if "{" in PLACEHOLDER.sub("", TEL.sub("", text)) or "}" in PLACEHOLDER.sub("", TEL.sub("", text)):
                 self.error(here, f"{_where(here)} has a brace that is neither {{tel:...}} nor a {{placeholder}}; "
                            "remove it (the voice would read it out)")
             unknown = set(PLACEHOLDER.findall(text)) - fields
             if unknown:
                 allowed = ", ".join("{" + f + "}" for f in sorted(fields)) or "none"
+                hints = [did_you_mean(u, fields, prefix="") for u in sorted(unknown)]
                 self.error(here, f"{_where(here)} uses {', '.join('{' + u + '}' for u in sorted(unknown))}; "
-                           f"placeholders allowed here: {allowed}")
+                           f"placeholders allowed here: {allowed}" + "".join(f" ({h})" for h in hints if h))
 
     def prompts(self) -> None:
         for pid in ENGINE_PROMPTS:
@@ -225,7 +219,8 @@ class _Checker:
                 calendar = self.menu.hours.get(node.hours)
                 if calendar is None:
                     self.error(("nodes", name, "hours"), f"node {name} uses hours {node.hours!r}, which is not under "
-                               f"hours: (have {', '.join(sorted(self.menu.hours)) or 'none'})")
+                               f"hours: (have {', '.join(sorted(self.menu.hours)) or 'none'})"
+                               + did_you_mean(node.hours, self.menu.hours))
                 elif not calendar.always_open and node.closed is None:
                     self.error(("nodes", name), f"node {name} transfers only during {node.hours!r} hours; "
                                "add closed: with the node to play outside them")
@@ -240,7 +235,8 @@ class _Checker:
                 for answer in rule.when:
                     if answer not in answers:
                         self.error(("eligibility", "rules", i, "when", answer), f"rule {rule.id} depends on answer "
-                                   f"{answer!r}, which no question asks (have {', '.join(sorted(answers)) or 'none'})")
+                                   f"{answer!r}, which no question asks (have {', '.join(sorted(answers)) or 'none'})"
+                                   + did_you_mean(answer, answers))
                 if rule.opens and rule.closes and rule.closes < rule.opens:
                     self.error(("eligibility", "rules", i, "closes"), f"rule {rule.id} closes before it opens")
 

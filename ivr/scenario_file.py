@@ -2,7 +2,7 @@
 
 A file is a list of `Scenario`s, each a list of `ScenarioStep`s (one input and/or checks).
 `load_file` parses with `ivr.source.parse` (line numbers kept, as `ivr lint` does),
-validates with pydantic (unknown fields are errors, with a "did you mean"), then checks
+validates with pydantic (errors worded by `ivr.problems`: an unknown field gets a "did you mean"), then checks
 what only the menu can tell (node names, languages), and raises `ScenarioFileError` with
 every problem as file:line. Playing scenarios is `ivr.scenarios`; docs/scenarios.md is the
 operators' guide.
@@ -11,7 +11,6 @@ operators' guide.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -32,6 +31,7 @@ from pydantic import (
 from .engine import HangUp, Press, Silence, Speak
 from .errors import IVRError, Problem
 from .menu import LanguageNode, Menu
+from .problems import did_you_mean, schema_problems
 from .simulator import Busy, Token
 from .source import Source, SourceSyntaxError, parse
 
@@ -245,8 +245,7 @@ def load_file(path: Path, menu: Menu) -> list[Scenario]:
     try:
         source = parse(text, file)
     except SourceSyntaxError as exc:
-        raise ScenarioFileError([Problem(file, exc.line, f"YAML syntax: {exc.message}; "
-                                         "check indentation and quoting")]) from None
+        raise ScenarioFileError([Problem(file, exc.line, f"YAML syntax: {exc.message}")]) from None
     problems = [Problem(file, second, f'"{where[-1]}" appears twice in {_where(source.data, where[:-1])} '
                         f"(first at line {first}); keep one") for where, first, second in source.duplicates]
     if not isinstance(source.data, list) or not source.data:
@@ -255,7 +254,7 @@ def load_file(path: Path, menu: Menu) -> list[Scenario]:
     try:
         scenarios = _FILE.validate_python(source.data)
     except ValidationError as exc:
-        found = problems + [_schema_problem(source, e) for e in exc.errors()]
+        found = problems + schema_problems(source, exc, list[Scenario], lambda path: _where(source.data, path))
         raise ScenarioFileError(sorted(found, key=lambda p: p.line)) from None
     for i, scenario in enumerate(scenarios):
         scenario._file, scenario._line = file, source.line((i,))
@@ -267,39 +266,19 @@ def load_file(path: Path, menu: Menu) -> list[Scenario]:
     return scenarios
 
 
-def _where(data: Any, loc: tuple[Any, ...]) -> str:
-    """A pydantic location in words: scenario 2 ("Night call"), step 3, press."""
+def _where(data: Any, path: tuple[Any, ...]) -> str:
+    """A path in the file in words: scenario 2 ("Night call"), step 3, press."""
     words: list[str] = []
-    rest = list(loc)
+    rest = list(path)
     if rest and isinstance(rest[0], int):
         i = rest.pop(0)
-        name = data[i].get("name") if isinstance(data, list) and isinstance(data[i], dict) else None
+        name = data[i].get("name") if isinstance(data, list) and i < len(data) and isinstance(data[i], dict) else None
         words.append(f"scenario {i + 1}" + (f' ("{name}")' if name else ""))
         if rest[:1] == ["steps"] and len(rest) > 1 and isinstance(rest[1], int):
             words.append(f"step {rest[1] + 1}")
             rest = rest[2:]
-    words += [str(p) for p in rest if not (isinstance(p, str) and "[" in p)]  # drop pydantic's validator tags
+    words += [str(p) if isinstance(p, str) else f"item {p + 1}" for p in rest]
     return ", ".join(words) or "the file"
-
-
-def _schema_problem(source: Source, err: Any) -> Problem:
-    loc = tuple(err["loc"])
-    kind, where = err["type"], _where(source.data, loc)
-    line = source.line_for_loc(loc)
-    if kind == "extra_forbidden":
-        fields = ScenarioStep.model_fields if "steps" in loc else Scenario.model_fields
-        close = difflib.get_close_matches(str(loc[-1]), list(fields), n=1)
-        hint = f'did you mean "{close[0]}"?' if close else f"known fields: {', '.join(fields)}"
-        msg = f'unknown field "{loc[-1]}" in {_where(source.data, loc[:-1])}; {hint}'
-    elif kind == "missing":
-        msg = f'{_where(source.data, loc[:-1])} has no "{loc[-1]}"; add it'
-    elif kind == "string_pattern_mismatch":
-        msg = f'{where}: {err["input"]!r} is not a key; press takes keys 0-9, * and # in quotes, e.g. press: "1"'
-    elif kind == "too_short" and loc[-1] == "steps":
-        msg = f"{_where(source.data, loc[:-1])} has no steps; give at least one"
-    else:
-        msg = f"{where}: {err['msg'].removeprefix('Value error, ')}"
-    return Problem(source.file, line, msg)
 
 
 def _check_against(menu: Menu, scenarios: list[Scenario], source: Source) -> list[Problem]:
@@ -317,12 +296,11 @@ def _check_against(menu: Menu, scenarios: list[Scenario], source: Source) -> lis
         seen.setdefault(scenario.name, scenario.line)
         if scenario.lang is not None and scenario.lang not in menu.languages:
             problem((i, "lang"), f"lang {scenario.lang!r} is not a language of the menu "
-                    f"(have {', '.join(menu.languages)})")
+                    f"(have {', '.join(menu.languages)})" + did_you_mean(scenario.lang, menu.languages))
         elif scenario.lang is not None and not isinstance(menu.nodes[menu.menu.start], LanguageNode):
             problem((i, "lang"), "lang preselects the first language choice, but this menu does not start with one")
         for j, step in enumerate(scenario.steps):
             if step.at_node is not None and step.at_node not in menu.nodes:
-                close = difflib.get_close_matches(step.at_node, list(menu.nodes), n=1)
                 problem((i, "steps", j, "at_node"), f"at_node {step.at_node!r} is not a node of the menu"
-                        + (f'; did you mean "{close[0]}"?' if close else ""))
+                        + did_you_mean(step.at_node, menu.nodes))
     return problems
