@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from ivr.audio import render
-from ivr.menu import load_menu
+from ivr.loader import load_menu
 
 ROOT = Path(__file__).resolve().parent.parent
 

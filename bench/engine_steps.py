@@ -27,10 +27,9 @@ if not __package__:  # run as `python bench/x.py`, not `-m bench.x`: sys.path st
 
 from bench.service import OPEN, service  # noqa: E402
 from bench.synthetic import synthetic_menu_data  # noqa: E402
-
 from ivr.engine import End, Engine, Input, Press, Silence, Speak, Transfer  # noqa: E402
-from ivr.lint import check_text  # noqa: E402
-from ivr.menu import Menu, default_menu_path, load_menu  # noqa: E402
+from ivr.loader import check_text, load_menu  # noqa: E402
+from ivr.menu import Menu, default_menu_path  # noqa: E402
 
 INPUTS: list[Input] = [Press(k) for k in "1234567890*"] + [Silence(), Speak("yes"), Speak("no")]
 

@@ -23,7 +23,8 @@ if not __package__:  # run as `python bench/x.py`, not `-m bench.x`: sys.path st
 
 from bench.synthetic import synthetic_menu  # noqa: E402
 from ivr.graph import DOT_MAX_EDGES, LAYOUTS, build, choose_layout, split_transitions  # noqa: E402
-from ivr.menu import Menu, load_menu  # noqa: E402
+from ivr.loader import load_menu  # noqa: E402
+from ivr.menu import Menu  # noqa: E402
 
 
 def seconds(menu: Menu, layout: str, timeout: float, tries: int = 3) -> float | None:

@@ -19,10 +19,10 @@ if not __package__:  # run as `python bench/x.py`, not `-m bench.x`: sys.path st
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench.service import OPEN, service  # noqa: E402
+from ivr.engine import Engine  # noqa: E402
+from ivr.loader import load_menu  # noqa: E402
 from ivr.simulator import parse_script, play  # noqa: E402
 from ivr.state import StateCodec  # noqa: E402
-from ivr.engine import Engine  # noqa: E402
-from ivr.menu import load_menu  # noqa: E402
 from ivr.wire import WireLine, wsgi_transport  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent

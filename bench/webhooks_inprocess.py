@@ -32,11 +32,12 @@ from werkzeug.test import EnvironBuilder
 if not __package__:  # run as `python bench/x.py`, not `-m bench.x`: sys.path starts at bench/, not the checkout
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench.baselines import constant_app, tutorial_app  # noqa: E402
-from bench.webhooks import CALLER, CALLS, TOKEN, heard  # noqa: E402
-from bench.service import service  # noqa: E402
-from ivr.signatures import TwilioParams  # noqa: E402
 from twilio.request_validator import RequestValidator  # noqa: E402
+
+from bench.baselines import constant_app, tutorial_app  # noqa: E402
+from bench.service import service  # noqa: E402
+from bench.webhooks import CALLER, CALLS, TOKEN, heard  # noqa: E402
+from ivr.signatures import TwilioParams  # noqa: E402
 
 App = Callable[[dict[str, Any], Any], Any]
 Request = tuple[dict[str, Any], bytes]

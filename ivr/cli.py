@@ -13,12 +13,13 @@ from .audio import PromptText, default_prompts_dir
 from .check import check, format_report, report_json
 from .engine import Engine
 from .errors import GraphError, IVRError, MenuError
-from .lint import check_file, recording_problems
-from .menu import LanguageNode, Menu, default_menu_path, load_menu
+from .lint import recording_problems
+from .loader import check_file, load_menu
+from .menu import LanguageNode, Menu, default_menu_path
 from .menu_coverage import Coverage
 from .scenarios import FileRun, Outcome, Runner, default_scenario_dir, run_file, scenario_files, summary
-from .speaker import Speaker
 from .simulator import EngineLine, Event, Line, Token, interactive, parse_script, parse_time, play
+from .speaker import Speaker
 from .voice import Voice
 from .wire import WireLine, http_transport, voice_transport
 

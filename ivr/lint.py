@@ -1,7 +1,7 @@
-"""Every check a menu file must pass, reported all at once with file:line.
+"""Every check a menu must pass beyond its schema, reported all at once with file:line.
 
-`check_file` is used both by `ivr lint` and by `load_menu`, so the service can never
-load a menu that lint would reject.
+`ivr.loader` runs them on every menu it loads (for `ivr lint`, the service and every
+tool), so the service can never load a menu that lint would reject.
 """
 
 from __future__ import annotations
@@ -11,8 +11,6 @@ import re
 from collections import deque
 from pathlib import Path
 from typing import Mapping
-
-from pydantic import ValidationError
 
 from .audio import MANIFEST, survey
 from .catalogue import catalogue
@@ -28,9 +26,9 @@ from .menu import (
     QuestionNode,
     TransferNode,
 )
-from .problems import did_you_mean, schema_problems
+from .problems import did_you_mean
 from .source import Path as SrcPath
-from .source import Source, SourceSyntaxError, parse
+from .source import Source
 from .speech import PLACEHOLDER, TEL, format_date
 
 MAX_CHOICES = 5
@@ -38,37 +36,9 @@ _KANJI = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _PINYIN = re.compile(r"^[A-Za-z0-9üÜ\s.,?!;:'\-{}]*$")
 
 
-def check_file(path: str | Path) -> tuple[Menu | None, list[Problem]]:
-    """Parse, validate and check `path`; return the menu (None if unusable) and all problems."""
-    file = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        return None, [Problem(file, 1, f"cannot read the menu file: {exc}")]
-    return check_text(text, file)
-
-
-def check_text(text: str, file: str) -> tuple[Menu | None, list[Problem]]:
-    try:
-        source = parse(text, file)
-    except SourceSyntaxError as exc:
-        return None, [Problem(file, exc.line, f"YAML syntax: {exc.message}")]
-    problems = [
-        Problem(file, second, f'duplicate key "{path[-1]}" in {_where(path[:-1])} (first at line {first}); '
-                "each key may appear once: remove or renumber one")
-        for path, first, second in source.duplicates
-    ]
-    if not isinstance(source.data, dict):
-        return None, problems + [Problem(file, 1, "the menu file must be a mapping with menu:, languages: and nodes:")]
-    try:
-        menu = Menu.model_validate(source.data)
-    except ValidationError as exc:
-        return None, problems + schema_problems(source, exc, Menu, _where)
-    menu._source = source
-    checker = _Checker(menu, source)
-    problems += checker.run()
-    problems.sort(key=lambda p: (p.line, p.severity))
-    return menu, problems
+def check(menu: Menu, source: Source) -> list[Problem]:
+    """Every problem of a menu that validated, `source` giving each its line."""
+    return _Checker(menu, source).run()
 
 
 def recording_problems(menu: Menu, prompts: Path) -> list[Problem]:
@@ -85,7 +55,7 @@ def recording_problems(menu: Menu, prompts: Path) -> list[Problem]:
     return found
 
 
-def _where(path: SrcPath) -> str:
+def where(path: SrcPath) -> str:
     """A path in the file in words: node main choices.2, language en yes item 1, prompt no_input ja."""
     sections = {"nodes": "node", "languages": "language", "hours": "calendar", "prompts": "prompt"}
     if len(path) >= 2 and path[0] in sections:
@@ -136,7 +106,7 @@ class _Checker:
             if edge.dest in self.menu.nodes or implicit or (edge.field, edge.dest) in reported:
                 continue  # an implicit edge (a global key, the default give-up) is reported where it is written
             reported.add((edge.field, edge.dest))
-            self.error(edge.field, f"{_where(edge.field)} leads to node {edge.dest!r}, which does not exist"
+            self.error(edge.field, f"{where(edge.field)} leads to node {edge.dest!r}, which does not exist"
                        + (did_you_mean(edge.dest, self.menu.nodes) or "; define it under nodes: or fix the name"))
 
     # -- languages and prompts -------------------------------------------------------------
@@ -169,20 +139,20 @@ class _Checker:
     def check_prompt(self, path: SrcPath, prompt: Mapping[str, str], fields: frozenset[str] = frozenset()) -> None:
         missing = [code for code in self.menu.languages if not (prompt.get(code) or "").strip()]
         if missing:
-            self.error(path, f"{_where(path)} has no text for {', '.join(missing)}; add a line for each language")
+            self.error(path, f"{where(path)} has no text for {', '.join(missing)}; add a line for each language")
         for code, text in prompt.items():
             here = path + (code,)
             if code not in self.menu.languages:
-                self.error(here, f"{_where(path)} has text for {code!r}, which is not under languages: (have "
+                self.error(here, f"{where(path)} has text for {code!r}, which is not under languages: (have "
                            f"{', '.join(sorted(self.menu.languages))})" + did_you_mean(code, self.menu.languages), "warning")
             if "{" in PLACEHOLDER.sub("", TEL.sub("", text)) or "}" in PLACEHOLDER.sub("", TEL.sub("", text)):
-                self.error(here, f"{_where(here)} has a brace that is neither {{tel:...}} nor a {{placeholder}}; "
+                self.error(here, f"{where(here)} has a brace that is neither {{tel:...}} nor a {{placeholder}}; "
                            "remove it (the voice would read it out)")
             unknown = set(PLACEHOLDER.findall(text)) - fields
             if unknown:
                 allowed = ", ".join("{" + f + "}" for f in sorted(fields)) or "none"
                 hints = [did_you_mean(u, fields, prefix="") for u in sorted(unknown)]
-                self.error(here, f"{_where(here)} uses {', '.join('{' + u + '}' for u in sorted(unknown))}; "
+                self.error(here, f"{where(here)} uses {', '.join('{' + u + '}' for u in sorted(unknown))}; "
                            f"placeholders allowed here: {allowed}" + "".join(f" ({h})" for h in hints if h))
 
     def prompts(self) -> None:
@@ -248,14 +218,14 @@ class _Checker:
                 voice = (self.menu.languages[code].synth_voice or "") if code in self.menu.languages else ""
                 here = entry.path + (code,)
                 if "ja" in voice and _KANJI.search(text) and not text.reading:
-                    self.error(here, f"{_where(here)} has kanji but no reading: add reading: in kana for the "
+                    self.error(here, f"{where(here)} has kanji but no reading: add reading: in kana for the "
                                "synthesiser (text: stays as it is)", "warning")
                 if "cmn" in voice and "pinyin" in voice:
                     if not text.reading:
-                        self.error(here, f"{_where(here)} has no reading: add reading: in pinyin with tone "
+                        self.error(here, f"{where(here)} has no reading: add reading: in pinyin with tone "
                                    "numbers (ni3 hao3) for the synthesiser", "warning")
                     elif not _PINYIN.match(TEL.sub("", text.reading)):
-                        self.error(here, f"{_where(here)} reading is not pinyin with tone numbers (ni3 hao3)",
+                        self.error(here, f"{where(here)} reading is not pinyin with tone numbers (ni3 hao3)",
                                    "warning")
 
     # -- graph ---------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from typing import Callable
 
 from .engine import Engine
 from .errors import MenuError, Problem
-from .lint import check_text
+from .loader import check_text
 
 log = logging.getLogger("ivr.live")
 KEEP = 16  # revisions kept in memory for calls in progress

@@ -1,9 +1,8 @@
 """The menu file as a typed, validated model.
 
-`load_menu(path)` is the only way in: it parses the YAML (keeping line numbers),
-validates it against the models below, runs the structural checks in `ivr.lint`,
-and raises `MenuError` with every problem (file:line, what, how to fix) at once.
 The models hold data only; the behaviour lives in `engine`, `hours` and `eligibility`.
+A menu is read from its file by `ivr.loader.load_menu`, which runs every check at once
+and raises `MenuError` with each problem (file:line, what, how to fix).
 """
 
 from __future__ import annotations
@@ -301,14 +300,3 @@ class Menu(Model):
 
 
 ENGINE_PROMPTS = ("invalid_key", "no_input", "not_understood", "restart")
-
-
-def load_menu(path: str | Path | None = None) -> Menu:
-    """Load and check a menu file; raise MenuError listing every error."""
-    from .errors import MenuError
-    from .lint import check_file  # lint builds on this module's models
-
-    menu, problems = check_file(path or default_menu_path())
-    if menu is None or any(p.severity == "error" for p in problems):
-        raise MenuError(problems)
-    return menu

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .edges import offered_keys
 from .engine import (
     DialOutcome,
     End,
@@ -30,7 +31,6 @@ from .engine import (
 )
 from .errors import Problem
 from .menu import Menu
-from .edges import offered_keys
 from .menu_coverage import Coverage
 from .scenario_file import (
     DEFAULT_AT,

@@ -13,7 +13,8 @@ import pytest
 from support import MENU_PATH, SCENARIO_DIR, WEEKDAY_MORNING, Caller
 
 from ivr.engine import Engine
-from ivr.menu import Menu, load_menu
+from ivr.loader import load_menu
+from ivr.menu import Menu
 from ivr.scenarios import PATHS, Runner, Scenario, ScenarioFileError, load_file
 from ivr.simulator import EngineLine, Event, parse_script, play
 

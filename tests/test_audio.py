@@ -14,11 +14,12 @@ import pytest
 import soundfile
 import soxr
 from click.testing import CliRunner
-
 from support import MENU_PATH, WEEKDAY_MORNING
+
 from ivr.audio import audio_file, fixed_prompts, read_manifest, render, synthesise, synthesisers
 from ivr.cli import cli
-from ivr.menu import Menu, load_menu
+from ivr.loader import load_menu
+from ivr.menu import Menu
 from ivr.web import create_app
 
 

@@ -14,8 +14,8 @@ from support import MENU_PATH
 from ivr.check import UNCLEAR, Report, check, format_report, moments, speech_seconds
 from ivr.cli import cli
 from ivr.engine import Call, DialOutcome, End, Engine, Input, Listen, Press, Silence, Speak, Transfer
-from ivr.lint import check_text
-from ivr.menu import KEYS, Menu, load_menu
+from ivr.loader import check_text, load_menu
+from ivr.menu import KEYS, Menu
 
 TINY = """\
 menu: {name: Tiny, version: "1", start: main, main_menu: main, operator: desk, default_language: en}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from support import LANG_KEYS, Caller, after_last_input, heard, jst
 
 ROUND2 = jst(2022, 7, 1, 10, 0)      # both second-round windows open

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-
 from support import LANG_KEYS, MENU_PATH, Caller, after_last_input, heard, jst, last
-from ivr.lint import check_file
+
+from ivr.loader import check_file
 from ivr.menu import Menu
 
 OPTIONS = {"1": ("card_info", "card_desk"), "2": ("lost_card", "lost_desk"), "3": ("system_info", "system_desk"),

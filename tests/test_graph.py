@@ -14,8 +14,8 @@ from support import MENU_PATH, ROOT
 
 from bench.synthetic import synthetic_menu, synthetic_menu_data
 from ivr.cli import cli
-from ivr.engine import Engine
 from ivr.edges import GLOBAL
+from ivr.engine import Engine
 from ivr.graph import DOT_MAX_EDGES, build, choose_layout, node_words, render
 from ivr.menu import Menu
 from ivr.speech import display

@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from ivr.cli import cli
-from ivr.lint import check_text
+from ivr.loader import check_text
 
 GOOD = """\
 menu: {name: Tiny, version: "1", start: main, main_menu: main, operator: desk, default_language: en}

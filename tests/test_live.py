@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 from flask import Flask
-
 from support import MENU_PATH, WEEKDAY_MORNING
+
 from ivr.errors import MenuError
 from ivr.web import create_app
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from ivr.errors import Problem
-from ivr.lint import check_file
+from ivr.loader import check_file
 
 MENU = Path(__file__).parent.parent / "menus" / "free_dial.yaml"
 SHIPPED = MENU.read_text(encoding="utf-8")
@@ -275,7 +275,7 @@ def test_the_tiny_menu_is_clean(tmp_path: Path) -> None:
 
 # -- the scenario files use the same helper ----------------------------------------------------
 def test_scenario_files_are_worded_by_the_same_helper(tmp_path: Path) -> None:
-    from ivr.menu import load_menu
+    from ivr.loader import load_menu
     from ivr.scenario_file import ScenarioFileError, load_file
 
     path = tmp_path / "calls.yaml"

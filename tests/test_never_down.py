@@ -15,9 +15,9 @@ from typing import Iterator
 
 import pytest
 from click.testing import CliRunner
-
-from support import MENU_PATH, WEEKDAY_MORNING
 from gunicorn_server import Server, serve, wait_until
+from support import MENU_PATH, WEEKDAY_MORNING
+
 from ivr.cli import cli
 from ivr.engine import Engine
 from ivr.simulator import parse_script, play

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
-
 from support import MENU_PATH
+
 from ivr.cli import cli
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from support import MENU_PATH, WEEKDAY_MORNING, jst, scenario_scripts, transcript
 from twilio.request_validator import RequestValidator
 
-from support import MENU_PATH, WEEKDAY_MORNING, jst, scenario_scripts, transcript
 from ivr.engine import Call, Engine, Listen, Press, Transfer
 from ivr.simulator import EngineLine, parse_script, play
 from ivr.state import StateCodec

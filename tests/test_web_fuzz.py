@@ -6,10 +6,9 @@ import urllib.parse
 import xml.etree.ElementTree as ET
 from typing import Any
 
+from flask import request
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from flask import request
 from support import MENU_PATH, WEEKDAY_MORNING
 
 from ivr.web import create_app

@@ -8,9 +8,8 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 import pytest
-from twilio.request_validator import RequestValidator
-
 from test_web import CALL, TOKEN, Twilio, action_of, make_app, twilio, walk
+from twilio.request_validator import RequestValidator
 
 __all__ = ["twilio"]  # a fixture, shared with test_web
 

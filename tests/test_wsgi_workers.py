@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-
-from support import ROOT, WEEKDAY_MORNING, scenario_scripts, transcript
 from gunicorn_server import serve
+from support import ROOT, WEEKDAY_MORNING, scenario_scripts, transcript
+
 from ivr.engine import Engine
 from ivr.simulator import EngineLine, parse_script, play
 from ivr.wire import WireLine, http_transport
