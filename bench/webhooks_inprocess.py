@@ -1,4 +1,5 @@
-"""Server time per webhook without sockets: the same calls replayed against each WSGI app.
+"""Server time per webhook without sockets: the same calls replayed against each WSGI app,
+and straight into the service's protocol (`ivr.voice`, no Flask: what the web layer adds).
 
 Run:  python bench/webhooks_inprocess.py [--rounds 7] [--profile] [--log FILE]
 
@@ -38,6 +39,8 @@ from bench.baselines import constant_app, tutorial_app  # noqa: E402
 from bench.service import service  # noqa: E402
 from bench.webhooks import CALLER, CALLS, TOKEN, heard  # noqa: E402
 from ivr.signatures import TwilioParams  # noqa: E402
+from ivr.wire import Request as WireRequest  # noqa: E402
+from ivr.wire import Transport, voice_transport  # noqa: E402
 
 App = Callable[[dict[str, Any], Any], Any]
 Request = tuple[dict[str, Any], bytes]
@@ -53,30 +56,38 @@ def request(path: str, params: dict[str, str], validator: RequestValidator | Non
     return environ, body
 
 
-def send(app: App, req: Request) -> str:
+def send(app: App | Transport, req: Request | WireRequest) -> str:
+    """One request to a WSGI app, or to a protocol transport (no environ: what the protocol gets)."""
+    if isinstance(req, WireRequest):
+        return app(req).text  # type: ignore[call-arg, arg-type, union-attr]
     environ, body = req
     environ = {**environ, "wsgi.input": io.BytesIO(body)}
-    return b"".join(app(environ, lambda status, headers, exc_info=None: None)).decode()
+    return b"".join(app(environ, lambda status, headers, exc_info=None: None)).decode()  # type: ignore[call-arg]
 
 
-def record(app: App, count: int, validator: RequestValidator | None = None) -> list[Request]:
+def record(app: App | Transport, count: int, validator: RequestValidator | None = None,
+           protocol: bool = False) -> list[Any]:
     """`count` requests of whole calls, as bench/webhooks.py's callers make them (signed by
-    `validator`'s token when given)."""
-    rng, sent = random.Random(1), list[Request]()
+    `validator`'s token when given; as the protocol's requests when `protocol`)."""
+    rng, sent = random.Random(1), list[Any]()
+
+    def make(path: str, params: dict[str, str]) -> Request | WireRequest:
+        return WireRequest(path, params) if protocol else request(path, params, validator)
+
     while len(sent) < count:
         params = {**CALLER, "CallSid": f"CA{rng.getrandbits(64):016x}"}
-        sent.append(request("/voice", params, validator))
+        sent.append(make("/voice", params))
         body = send(app, sent[-1])
         for token in rng.choice(CALLS).split():
             match = re.search(r'<Gather[^>]*action="([^"]+)"', body)
             if not match:
                 break
-            sent.append(request(match.group(1).replace("&amp;", "&"), {**params, **heard(token)}, validator))
+            sent.append(make(match.group(1).replace("&amp;", "&"), {**params, **heard(token)}))
             body = send(app, sent[-1])
     return sent
 
 
-def replay(app: App, requests: list[Request]) -> float:
+def replay(app: App | Transport, requests: list[Any]) -> float:
     """Microseconds per request."""
     began = time.perf_counter()
     for req in requests:
@@ -84,11 +95,16 @@ def replay(app: App, requests: list[Request]) -> float:
     return (time.perf_counter() - began) / len(requests) * 1e6
 
 
-def make_apps() -> dict[str, App]:
-    """The targets of bench/webhooks.py, as WSGI apps in this process."""
+PROTOCOL = "ivr protocol"
+
+
+def make_apps() -> dict[str, App | Transport]:
+    """The targets of bench/webhooks.py, as WSGI apps in this process, and the service's protocol."""
     os.environ.setdefault("IVR_STATE_SECRET", "bench")
-    return {"constant": constant_app, "tutorial": tutorial_app, "ivr": service(config={"ALLOW_UNSIGNED": True}),
-            "ivr signed": service(config={"TWILIO_AUTH_TOKEN": TOKEN})}
+    unsigned = service(config={"ALLOW_UNSIGNED": True})
+    return {"constant": constant_app, "tutorial": tutorial_app, "ivr": unsigned,
+            "ivr signed": service(config={"TWILIO_AUTH_TOKEN": TOKEN}),
+            PROTOCOL: voice_transport(unsigned.extensions["ivr"].voice)}
 
 
 def validator(target: str) -> RequestValidator | None:
@@ -111,16 +127,16 @@ def main() -> None:
         ours.setLevel(logging.INFO)
         ours.propagate = False
     apps = make_apps()
-    recorded = {name: record(app, args.requests, validator(name)) for name, app in apps.items()}
+    recorded = {name: record(app, args.requests, validator(name), name == PROTOCOL) for name, app in apps.items()}
     times: dict[str, list[float]] = {name: [] for name in apps}
     for _ in range(args.rounds):
         for name, app in apps.items():
             times[name].append(replay(app, recorded[name]))
     base = statistics.median(times["constant"])
-    print(f"{'target':<11} {'us/request':>11} {'vs constant':>12}")
+    print(f"{'target':<12} {'us/request':>11} {'vs constant':>12}")
     for name in apps:
         us = statistics.median(times[name])
-        print(f"{name:<11} {us:>11.1f} {us / base:>11.2f}x")
+        print(f"{name:<12} {us:>11.1f} {us / base:>11.2f}x")
     if args.profile:
         profiler = cProfile.Profile()
         profiler.runcall(replay, apps["ivr"], recorded["ivr"] * 5)

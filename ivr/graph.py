@@ -27,8 +27,8 @@ from .speech import display
 FORMATS = ("svg", "png", "pdf", "dot")
 LAYOUTS = ("dot", "sfdp", "neato")
 DOT_MAX_EDGES = 150
-"""`dot` draws menus most clearly but slows sharply with edges: 0.3 s at 141 edges, 6.5 s at
-281, over 5 minutes at 701 (bench/graph_render.py). Past this, sfdp: 0.15 s at 701, 3 s at 7,001."""
+"""`dot` draws menus most clearly but slows sharply with edges, from well under a second at this
+size to minutes at a few hundred more; sfdp stays quick (figures: bench/RESULTS.md, `bench/graph_render.py`)."""
 FONT = "Helvetica"
 TOOLTIP_CHARS = 300
 

@@ -66,8 +66,9 @@ class Webhook:
     """Our own URL's: `s` (the call's state), `lang`, `restarts`."""
     root: str = ""
     """Where the routes are mounted: the URLs in the TwiML start with it."""
-    media: str = ""
-    """The absolute base URL audio is fetched from (the public URL and `root`)."""
+    media: Callable[[], str] = lambda: ""
+    """The absolute base URL audio is fetched from (the public URL and `root`); asked for only
+    when the TwiML plays audio (working out the host's URL costs more than a key press)."""
     at: dt.datetime | None = None
     """The time to take for this request, when a test asked for one and the service allows it."""
 
@@ -232,7 +233,7 @@ class Voice:
                      logged(call.revision), what, step.node, type(step.action).__name__.lower())
         token = self.codec.dump(call, sid, restarts) if isinstance(step.action, (Listen, Transfer)) else ""
         renderer = self.renderer(revision)
-        return renderer.render(step, hook.root, token, hook.media if renderer.audio else "")
+        return renderer.render(step, hook.root, token, hook.media() if renderer.audio else "")
 
 
 def _heard(call: Call, revision: Revision, values: Mapping[str, str], now: dt.datetime) -> tuple[str, Step]:

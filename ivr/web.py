@@ -77,6 +77,11 @@ class WebhookRequest(Request):
         """The parameters of our own URLs: `s` (the call's state), `lang`, `restarts`."""
         return dict(parse_query_string(self.query_string, "&"))
 
+    def itself(self) -> WebhookRequest:
+        """This request, not Flask's `request` proxy to it: each use of the proxy is a context
+        look-up, and a webhook reads the request a dozen times."""
+        return self
+
 
 @dataclass
 class Service:
@@ -97,7 +102,7 @@ class Service:
         at = asked_time(req.headers.get(TIME_HEADER, "")) if self.clock_header else None
         root = req.script_root  # not url_for: twice a webhook, it was a fifth of the webhook's time
         return Webhook(req.params if params is None else params, req.query, root,
-                       (self.public_url or req.host_url).rstrip("/") + root, at)
+                       lambda: (self.public_url or req.host_url).rstrip("/") + root, at)
 
 
 def create_app(menu_path: str | None = None, *, clock: Clock | None = None,
@@ -134,6 +139,10 @@ def _service() -> Service:
     return service
 
 
+def _request() -> WebhookRequest:
+    return request.itself()  # type: ignore[no-any-return, attr-defined]  # the app's request_class
+
+
 def _twiml(document: str, status: int = 200) -> Response:
     return Response(document, status=status, mimetype="text/xml")
 
@@ -149,8 +158,7 @@ def webhook(route: Route) -> Callable[[], Response]:
 
     @wraps(route)
     def view() -> Response:
-        service = _service()
-        req: WebhookRequest = request  # type: ignore[assignment]  # the app's request_class
+        service, req = _service(), _request()
         if service.signatures is not None:
             _check_signature(service, req)
         hook = service.webhook(req)
@@ -187,12 +195,12 @@ def _failed(exc: Exception) -> Response:
 
 
 def _apologise() -> Response:
-    service, req = _service(), request
+    service, req = _service(), _request()
     try:
-        params = req.params  # type: ignore[attr-defined]
+        params: Mapping[str, str] = req.params
     except HTTPException:  # the body itself was the problem (e.g. too large)
         params = {}
-    return _twiml(service.voice.apologise(service.webhook(req, params)))  # type: ignore[arg-type]
+    return _twiml(service.voice.apologise(service.webhook(req, params)))
 
 
 def _not_found(exc: HTTPException) -> ResponseReturnValue:
