@@ -18,6 +18,7 @@ from pathlib import Path
 
 from flask import Flask
 
+from .describe import outcome, standing
 from .engine import (
     DialOutcome,
     End,
@@ -42,7 +43,7 @@ from .scenario_file import (
     load_file,
     scenario_files,
 )
-from .simulator import Busy, EngineLine, Line, Token
+from .simulator import Busy, EngineLine, Line, Token, action_event
 from .speech import display, spoken
 from .web import create_app
 from .wire import WireError, WireLine, client_transport
@@ -182,25 +183,13 @@ def _input_label(token: Token) -> str:
 
 
 def _shown(step: Step) -> str:
-    """A step's outcome as a transcript line."""
-    at = f" ({step.node})" if step.node else ""
-    action = step.action
-    if isinstance(action, Listen):
-        return f"... waiting for {'a key or yes/no' if action.speech else 'a key'}{at}"
-    if isinstance(action, Transfer):
-        return f"-> TRANSFER to {action.to}{at}"
-    return f"-> HANG UP{at}"
+    """A step's outcome as a transcript line (worded as `ivr sim` words it)."""
+    return outcome(action_event(step))
 
 
 def _state(step: Step) -> str:
     """Where the call stands after `step`, for a failure message."""
-    at = f" at {step.node}" if step.node else ""
-    action = step.action
-    if isinstance(action, Listen):
-        return f"the call waits for {'a key or yes/no' if action.speech else 'a key'}{at}"
-    if isinstance(action, Transfer):
-        return f"the call is transferred to {action.to}{at}"
-    return f"the call hangs up{at}"
+    return standing(action_event(step))
 
 
 # -- checking ----------------------------------------------------------------------------

@@ -94,18 +94,22 @@ class EngineLine:
 
 
 def step_events(step: Step) -> list[Event]:
+    """What the caller hears in `step`, then what the call does next."""
     events: list[Event] = [
         {"type": "say", "text": u.text, "spoken": u.spoken, "lang": u.lang, "prompt": u.prompt} for u in step.say
     ]
+    return events + [action_event(step)]
+
+
+def action_event(step: Step) -> Event:
+    """What the call does after `step`: a listen, transfer or hangup event (see `ivr.describe`)."""
     action = step.action
     if isinstance(action, Listen):
-        events.append({"type": "listen", "node": step.node, "timeout": action.timeout,
-                       "speech": action.speech, "lang": action.lang})
-    elif isinstance(action, Transfer):
-        events.append({"type": "transfer", "node": step.node, "to": action.to})
-    else:
-        events.append({"type": "hangup", "node": step.node})
-    return events
+        return {"type": "listen", "node": step.node, "timeout": action.timeout, "speech": action.speech,
+                "lang": action.lang}
+    if isinstance(action, Transfer):
+        return {"type": "transfer", "node": step.node, "to": action.to}
+    return {"type": "hangup", "node": step.node}
 
 
 def input_event(token: Token) -> Event:
