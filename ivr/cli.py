@@ -46,6 +46,9 @@ class Project:
     def path(self) -> Path:
         return self.menu_path or default_menu_path()
 
+    def choose(self, menu_path: Path) -> None:
+        self.menu_path, self._menu = menu_path, None
+
     def menu(self) -> Menu:
         if self._menu is None:
             try:
@@ -62,13 +65,13 @@ def menu_option(command: Callable[..., Any]) -> Callable[..., Any]:
 
     def remember(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
         if value is not None:
-            ctx.ensure_object(Project).menu_path = value
+            ctx.ensure_object(Project).choose(value)
 
     return click.option("--menu", type=click.Path(path_type=Path), expose_value=False, is_eager=True,
                         callback=remember, help=MENU_HELP)(command)
 
 
-class Moment(click.ParamType):
+class CallTime(click.ParamType):
     """`--at`: an ISO date-time, as an aware datetime in the menu's time zone."""
 
     name = "datetime"
@@ -119,7 +122,7 @@ def lint(project: Project) -> None:
 @cli.command()
 @menu_option
 @click.option("--script", help='Inputs to play, e.g. "2 5 wait 1 say:yes" (keys, wait, say:TEXT, busy, hangup).')
-@click.option("--at", "at", type=Moment(),
+@click.option("--at", "at", type=CallTime(),
               help="When the call is made, e.g. 2026-12-07T10:00 (in the menu's time zone unless an offset is "
                    "given, as in 2026-12-07T10:00+09:00; default: now).")
 @click.option("--lang", help="Preselect a language (skips a first language-choice node).")
@@ -162,8 +165,7 @@ def sim(project: Project, script: str | None, at: dt.datetime | None, lang: str 
                 moment += f" (now, {ZONE_NAMES.get(zone, zone + ' time')}; use --at to choose)"
             _show(f"Call to {menu.menu.name} (menu version {menu.menu.version}) at {moment}", "", "  ", bold=True)
             if typing:
-                _show("Type a key (or several) and Enter; Enter alone is silence, words are speech, q hangs up.",
-                      "", "  ", dim=True)
+                _show("Type keys and Enter; Enter alone is silence, words are speech, q hangs up.", "", "  ", dim=True)
         speaker = Speaker(menu, lambda text: click.secho(f"note: {text}", err=True, fg="yellow")) if speak else None
         last: Event | None = None
         try:
