@@ -33,6 +33,7 @@ import re
 import shlex
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -485,16 +486,22 @@ def _longest(graph: _Graph) -> Best:
 
 
 # -- the check --------------------------------------------------------------------------------
-def check(menu: Menu) -> Report:
+Progress = Callable[[int, int, str], None]
+"""progress(done, total, label): `done` of the `total` moments to explore are explored, and the
+one labelled `label` comes next (called once more at the end, with done == total and no label)."""
+
+
+def check(menu: Menu, progress: Progress | None = None) -> Report:
     """Explore `menu` at every moment; time the worst and the silent caller per language."""
     started = time.perf_counter()
     explorer = _Explorer(Engine(menu))
     when = moments(menu)
     languages = {code: LanguageReport(code) for code in menu.languages}
     report = Report(explorer.file, when, languages, None, [])
-    for moment in when:
-        if moment.same_as is not None:
-            continue
+    explored = [moment for moment in when if moment.same_as is None]
+    for done, moment in enumerate(explored):
+        if progress is not None:
+            progress(done, len(explored), moment.label)
         graph = explorer.explore(moment)
         report.states += len(graph.edges)
         report.steps += graph.steps
@@ -509,6 +516,8 @@ def check(menu: Menu) -> Report:
                             "language, at any checked time (a transfer counts when it rings)", None)
     report.problems = sorted(explorer.problems.values(), key=lambda p: (p.line, p.message))
     report.elapsed = time.perf_counter() - started
+    if progress is not None:
+        progress(len(explored), len(explored), "")
     return report
 
 

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import contextlib
+import datetime as dt
 import json
+import logging
+import os
+import secrets
+import shutil
 import sys
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import IO, Any
 
 import click
 
 from .audio import PromptText, default_prompts_dir
 from .check import check, format_report, report_json
+from .describe import outcome
 from .engine import Engine
-from .errors import GraphError, IVRError, MenuError
+from .errors import GraphError, IVRError, MenuError, ScriptError
 from .lint import recording_problems
 from .loader import check_file, load_menu
 from .menu import LanguageNode, Menu, default_menu_path
@@ -21,28 +30,84 @@ from .scenarios import FileRun, Outcome, Runner, default_scenario_dir, run_file,
 from .simulator import EngineLine, Event, Line, Token, interactive, parse_script, parse_time, play
 from .speaker import Speaker
 from .voice import Voice
+from .web import create_app
 from .wire import WireLine, http_transport, voice_transport
 
 MENU_HELP = "Menu file (default: $IVR_MENU or menus/free_dial.yaml)."
+ZONE_NAMES = {"Asia/Tokyo": "Japan time"}
 
 
-@click.group()
-def cli() -> None:
-    """Voice IVR toolkit: lint, check, simulate and serve a YAML phone menu."""
+class Project:
+    """What every subcommand shares (`ctx.obj`): the menu file, loaded once when first asked for."""
+
+    def __init__(self, menu_path: Path | None = None) -> None:
+        self.menu_path = menu_path
+        self._menu: Menu | None = None
+
+    @property
+    def path(self) -> Path:
+        return self.menu_path or default_menu_path()
+
+    def choose(self, menu_path: Path) -> None:
+        self.menu_path, self._menu = menu_path, None
+
+    def menu(self) -> Menu:
+        if self._menu is None:
+            try:
+                self._menu = load_menu(self.path)
+            except MenuError as exc:
+                raise click.ClickException(f"the menu cannot be used:\n{exc}") from None
+        return self._menu
 
 
-def _load(path: Path | None) -> Menu:
-    try:
-        return load_menu(path)
-    except MenuError as exc:
-        raise click.ClickException(f"the menu cannot be used:\n{exc}") from None
+def menu_option(command: Callable[..., Any]) -> Callable[..., Any]:
+    """`--menu` after the subcommand as well: `ivr sim --menu m.yaml` is `ivr --menu m.yaml sim`.
+
+    Eager, so options that read the menu (such as --at, for its time zone) see the one chosen here."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+        if value is not None:
+            ctx.ensure_object(Project).choose(value)
+
+    return click.option("--menu", type=click.Path(path_type=Path), expose_value=False, is_eager=True,
+                        callback=remember, help=MENU_HELP)(command)
+
+
+class CallTime(click.ParamType):
+    """`--at`: an ISO date-time, as an aware datetime in the menu's time zone."""
+
+    name = "datetime"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> dt.datetime:
+        if isinstance(value, dt.datetime):
+            return value
+        project = ctx.find_object(Project) if ctx is not None else None
+        zone = (project or Project()).menu().menu.timezone
+        try:
+            return parse_time(str(value), zone)
+        except ScriptError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+@click.group("ivr", context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--menu", "menu_path", type=click.Path(path_type=Path), envvar="IVR_MENU", help=MENU_HELP)
+@click.version_option(package_name="ivr-toolkit", prog_name="ivr", message="%(prog)s %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, menu_path: Path | None) -> None:
+    """Voice IVR toolkit: lint, check, simulate and serve a YAML phone menu.
+
+    Every command works on one menu file: --menu PATH, before or after the command's name
+    (default: $IVR_MENU, else menus/free_dial.yaml).
+    """
+    ctx.obj = Project(menu_path)
 
 
 @cli.command()
-@click.argument("menu", required=False, type=click.Path(path_type=Path))
-def lint(menu: Path | None) -> None:
-    """Check MENU and list every problem with file:line; exit 1 on any error."""
-    path = menu or default_menu_path()
+@menu_option
+@click.pass_obj
+def lint(project: Project) -> None:
+    """Check the menu file and list every problem with file:line; exit 1 on any error."""
+    path = project.path
     loaded, problems = check_file(path)
     if loaded is not None:
         problems += recording_problems(loaded, default_prompts_dir(path))
@@ -51,15 +116,17 @@ def lint(menu: Path | None) -> None:
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     if errors:
-        click.echo(f"{path}: {errors} error(s), {warnings} warning(s)", err=True)
+        click.echo(f"{path}: {errors} error(s), {warnings} warning(s)")
         sys.exit(1)
     click.echo(f"{path}: OK" + (f" ({warnings} warning(s))" if warnings else ""))
 
 
 @cli.command()
-@click.option("--menu", "menu_path", type=click.Path(path_type=Path), help=MENU_HELP)
+@menu_option
 @click.option("--script", help='Inputs to play, e.g. "2 5 wait 1 say:yes" (keys, wait, say:TEXT, busy, hangup).')
-@click.option("--at", "at", help="When the call is made, e.g. 2026-12-07T10:00+09:00 (default: now, menu's time zone).")
+@click.option("--at", "at", type=CallTime(),
+              help="When the call is made, e.g. 2026-12-07T10:00 (in the menu's time zone unless an offset is "
+                   "given, as in 2026-12-07T10:00+09:00; default: now).")
 @click.option("--lang", help="Preselect a language (skips a first language-choice node).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line for each event.")
 @click.option("--url", help="Play the call against a running TwiML service, as Twilio would.")
@@ -68,39 +135,52 @@ def lint(menu: Path | None) -> None:
 @click.option("--public-url", envvar="IVR_PUBLIC_URL",
               help="The URL Twilio calls, to sign for when --url reaches the server another way.")
 @click.option("--speak", is_flag=True, help="Also say each prompt aloud (pyttsx3), where the machine has audio.")
-def sim(menu_path: Path | None, script: str | None, at: str | None, lang: str | None, as_json: bool,
+@click.pass_obj
+def sim(project: Project, script: str | None, at: dt.datetime | None, lang: str | None, as_json: bool,
         url: str | None, in_process: bool, auth_token: str | None, public_url: str | None, speak: bool) -> None:
     """Place a simulated call. Without --script, type keys; Enter alone is silence; words are speech; q hangs up.
 
     By default the call runs through the engine; --in-process and --url run it through the
     TwiML service instead (with --url, --at needs a server started with IVR_ALLOW_CLOCK_HEADER=true).
     """
-    menu = _load(menu_path)
+    menu = project.menu()
+    typing = script is None
     try:
-        when = parse_time(at, menu.menu.timezone)
+        zone = menu.menu.timezone
+        when = at or parse_time(None, zone)
         tokens: Iterable[Token] = parse_script(script) if script is not None else interactive(_read)
         _check_lang(menu, lang)
         line: Line
         if url:
-            line = WireLine(http_transport(url, auth_token, when if at else None, public_url), menu)
+            line = WireLine(http_transport(url, auth_token, at, public_url), menu)
         elif in_process:
-            line = WireLine(voice_transport(Voice.local(menu_path or default_menu_path(), lambda: when)), menu)
+            line = WireLine(voice_transport(Voice.local(project.path, lambda: when)), menu)
         else:
             line = EngineLine(Engine(menu), when)
         if not as_json:
-            click.secho(f"Call to {menu.menu.name} (menu version {menu.menu.version}) at "
-                        f"{when.isoformat(timespec='minutes')}", bold=True)
+            moment = when.isoformat(timespec="minutes")
+            if at is None:
+                moment += f" (now, {ZONE_NAMES.get(zone, zone + ' time')}; use --at to choose)"
+            _show(f"Call to {menu.menu.name} (menu version {menu.menu.version}) at {moment}", "", "  ", bold=True)
+            if typing:
+                _show("Type keys and Enter; Enter alone is silence, words are speech, q hangs up.", "", "  ", dim=True)
         speaker = Speaker(menu, lambda text: click.secho(f"note: {text}", err=True, fg="yellow")) if speak else None
+        last: Event | None = None
         try:
             for event in play(line, tokens, lang):
-                shown = json.dumps(event, ensure_ascii=False) if as_json else _human(event, script is None)
-                if shown:
-                    click.echo(shown)
+                if as_json:
+                    click.echo(json.dumps(event, ensure_ascii=False))
+                else:
+                    _human(event, typing)
+                if event["type"] != "note":
+                    last = event
                 if speaker:
                     speaker(event)
         finally:
             if speaker:
                 speaker.close()
+        if not as_json and last is not None and last["type"] == "transfer":
+            _show("-> staff answered: the call is theirs; end of the simulation", "", "   ", bold=True)
     except IVRError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -111,16 +191,18 @@ def prompts() -> None:
 
 
 @prompts.command()
-@click.option("--menu", "menu_path", type=click.Path(path_type=Path), help=MENU_HELP)
+@menu_option
 @click.option("--out", "root", type=click.Path(path_type=Path), help="Prompts folder (default: prompts/).")
 @click.option("--workers", type=click.IntRange(1, 32), help="Parallel renderers (default: up to 4).")
-def render(menu_path: Path | None, root: Path | None, workers: int | None) -> None:
-    """Render every prompt in every language into PROMPTS/<lang>/<prompt>.wav (8 kHz mu-law)."""
+@click.pass_obj
+def render(project: Project, root: Path | None, workers: int | None) -> None:
+    """Render every prompt in every language into PROMPTS/<lang>/<prompt>.wav (8 kHz mu-law).
+
+    Shows a progress bar on stderr when it is a terminal."""
     from .audio import render as render_all  # loads the synthesiser only when asked
 
-    path = menu_path or default_menu_path()
-    menu = _load(path)
-    root = root or default_prompts_dir(path)
+    menu = project.menu()
+    root = root or default_prompts_dir(project.path)
 
     def progress(prompts: Iterable[PromptText]) -> Iterator[PromptText]:
         items = list(prompts)
@@ -129,7 +211,7 @@ def render(menu_path: Path | None, root: Path | None, workers: int | None) -> No
             yield from bar
 
     try:
-        report = render_all(menu, root, workers, progress)
+        report = render_all(menu, root, workers, progress if _tty(sys.stderr) else None)
     except (ImportError, RuntimeError, OSError) as exc:
         raise click.ClickException(f"cannot render: {exc}; is espeak-ng installed (apt-get install espeak-ng)?") from None
     click.echo(f"{root}: {len(report.rendered)} rendered, {report.unchanged} unchanged, "
@@ -141,39 +223,55 @@ def render(menu_path: Path | None, root: Path | None, workers: int | None) -> No
 
 
 @cli.command("check")
-@click.argument("menu", required=False, type=click.Path(path_type=Path))
+@menu_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
-def check_command(menu: Path | None, as_json: bool) -> None:
-    """Play every path a caller can take in MENU, in every language, at representative times.
+@click.pass_obj
+def check_command(project: Project, as_json: bool) -> None:
+    """Play every path a caller can take, in every language, at representative times.
 
     Reports keys that make the engine fail, prompts said empty or with a {placeholder} left,
     nodes no caller reaches, silent callers who are never let go, and per language the
     longest call (worst case) and a silent caller's call, in seconds. Exit 1 on any problem.
+    Shows its progress on stderr when it is a terminal (not with --json).
     """
-    report = check(_load(menu))
+    menu = project.menu()
+    with contextlib.ExitStack() as stack:
+        bars: list[Any] = []  # the progress bar, made when check() says how many moments it explores
+
+        def progress(done: int, total: int, label: str) -> None:
+            if not bars:
+                bars.append(stack.enter_context(click.progressbar(
+                    length=total, label="Checking every path", file=sys.stderr, show_pos=True,
+                    item_show_func=lambda item: f"at {item}" if item else "")))
+            bar = bars[0]
+            bar.current_item = label
+            bar.make_step(done - bar.pos)
+            bar.render_progress()  # also at a step of 0: the moment being explored is shown at once
+
+        report = check(menu, progress if _tty(sys.stderr) and not as_json else None)
     click.echo(json.dumps(report_json(report), ensure_ascii=False, indent=2) if as_json else format_report(report))
     if report.problems:
         sys.exit(1)
 
 
 @cli.command("test")
+@menu_option
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--menu", "menu_path", type=click.Path(path_type=Path), help=MENU_HELP)
 @click.option("--coverage", "with_coverage", is_flag=True,
               help="Also list the nodes, keys and prompts that no scenario exercised (engine path).")
-def test_command(paths: tuple[Path, ...], menu_path: Path | None, with_coverage: bool) -> None:
+@click.pass_obj
+def test_command(project: Project, paths: tuple[Path, ...], with_coverage: bool) -> None:
     """Play the scenarios in PATHS (YAML files or folders; default tests/scenarios) through the engine
     and through the TwiML service; exit 1 unless every scenario passes on both.
 
     The format is in docs/scenarios.md.
     """
-    path = menu_path or default_menu_path()
-    menu = _load(path)
+    menu = project.menu()
     files = scenario_files(paths or [default_scenario_dir()])
     if not files:
         raise click.ClickException(f"no scenario files (*.yaml) in {', '.join(map(str, paths)) or 'tests/scenarios'}")
     coverage = Coverage(menu) if with_coverage else None
-    runs = _run_scenarios(Runner(menu, path, coverage), files)
+    runs = _run_scenarios(Runner(menu, project.path, coverage), files)
     failures = [o for run in runs for by_path in run.outcomes for o in by_path.values() if not o.passed]
     if failures:
         click.secho("\nFailures", bold=True)
@@ -207,13 +305,14 @@ def _mark(outcome: Outcome) -> str:
 
 
 @cli.command()
-@click.argument("menu", required=False, type=click.Path(path_type=Path))
+@menu_option
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="File to write, e.g. menu.svg; its suffix gives the format.")
 @click.option("--format", "fmt", help="svg, png, pdf or dot (the Graphviz source), when the suffix does not say.")
 @click.option("--layout", help="Graphviz layout: dot, sfdp or neato (default: dot for small menus, sfdp for large).")
-def graph(menu: Path | None, output: Path, fmt: str | None, layout: str | None) -> None:
-    """Draw MENU as a diagram: a shape and colour per node type, keys on the edges,
+@click.pass_obj
+def graph(project: Project, output: Path, fmt: str | None, layout: str | None) -> None:
+    """Draw the menu as a diagram: a shape and colour per node type, keys on the edges,
     transfers marked 24/7 or with their hours, and the keys that work everywhere in a legend.
 
     Needs Graphviz (apt-get install graphviz) and the graph extra (pip install -e '.[graph]').
@@ -229,13 +328,60 @@ def graph(menu: Path | None, output: Path, fmt: str | None, layout: str | None) 
     if not output.parent.is_dir():
         raise click.ClickException(f"cannot write {output}: the folder {output.parent} does not exist; "
                                    "create it first or choose another -o")
-    loaded = _load(menu)
+    loaded = project.menu()
     try:
         drawing = diagrams.build(loaded, layout)
         output.write_bytes(diagrams.draw(drawing, fmt))
     except (GraphError, OSError) as exc:
         raise click.ClickException(f"cannot draw {output}: {exc}") from None
     click.echo(f"{output}: {len(loaded.nodes)} nodes, {fmt}, {drawing.engine} layout")
+
+
+@cli.command()
+@menu_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--allow-unsigned", is_flag=True,
+              help="Take webhooks without a Twilio signature (local testing only; as IVR_ALLOW_UNSIGNED=true).")
+@click.pass_obj
+def serve(project: Project, host: str, port: int, allow_unsigned: bool) -> None:
+    """Serve the Twilio webhooks on this machine, for local use (werkzeug's development server).
+
+    Configured like the production service, by IVR_* environment variables (see README): without
+    IVR_TWILIO_AUTH_TOKEN, start it with --allow-unsigned. Try it with
+    `ivr sim --url http://127.0.0.1:8000`. Production runs the same app under gunicorn,
+    behind HTTPS: `gunicorn app:app` (see README, "Serving real calls").
+    """
+    from werkzeug.serving import run_simple
+
+    menu = project.menu()  # its problems with file:line, before anything starts
+    _log_to_stderr()
+    config: dict[str, Any] = {}
+    if allow_unsigned:
+        config["ALLOW_UNSIGNED"] = True
+        if not os.environ.get("IVR_STATE_SECRET"):  # one process: its own key is enough (no warning about workers)
+            config["STATE_SECRET"] = secrets.token_hex(16)
+    try:
+        app = create_app(str(project.path), config=config)
+    except IVRError as exc:
+        raise click.ClickException(str(exc)) from None
+    except RuntimeError as exc:  # no auth token and no --allow-unsigned
+        raise click.ClickException(f"{exc} (here: ivr serve --allow-unsigned)") from None
+    click.echo(f"Serving {menu.menu.name} (menu version {menu.menu.version}, {project.path}) at "
+               f"http://{host}:{port}/voice for local use; production runs gunicorn app:app (see README)", err=True)
+    run_simple(host, port, app, threaded=True)
+
+
+def _log_to_stderr() -> None:
+    """The service's own lines (each call's steps, menu changes taken or refused) on stderr, at INFO,
+    unless the host configured the `ivr` logger itself."""
+    ours = logging.getLogger("ivr")
+    if ours.handlers or ours.level != logging.NOTSET:
+        return
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("[%(asctime)s] %(levelname)s %(name)s: %(message)s"))
+    ours.addHandler(handler)
+    ours.setLevel(logging.INFO)
 
 
 def _check_lang(menu: Menu, lang: str | None) -> None:
@@ -254,29 +400,113 @@ def _read(prompt: str) -> str | None:
         return None
 
 
-def _human(event: Event, typing: bool) -> str:
+def _tty(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _human(event: Event, typing: bool) -> None:
+    """Print one event of `ivr sim` as staff read it, wrapped to the terminal."""
     kind = event["type"]
     if kind == "say":
-        return f"  [{event['lang']}] {event['text']}"
-    if kind == "listen":
-        what = "a key or yes/no" if event["speech"] else "a key"
-        hint = "; Enter = silence, q = hang up" if typing else ""
-        return click.style(f"  ... waiting for {what} ({event['timeout']} s{hint})", dim=True)
-    if kind == "input":
+        first = f"  [{event['lang']}] "
+        _show(str(event["text"]), first, " " * len(first))
+    elif kind == "listen":
+        _show(outcome(event, f"silence after {event['timeout']} s"), "  ", "      ", dim=True)
+    elif kind == "input":
         shown = {"key": f"{event.get('value')}", "speech": f"say: {event.get('value')}",
                  "silence": "(silence)", "hangup": "(hang up)", "busy": "(no answer)"}[str(event["kind"])]
-        return "" if typing else f"> {shown}"
-    if kind == "transfer":
-        hint = "\n  (Enter: staff answer and the call ends; busy: nobody answers)" if typing else ""
-        return click.style(f"-> TRANSFER to {event['to']}{_at(event)}", fg="green", bold=True) + hint
-    if kind == "hangup":
-        return click.style(f"-> HANG UP{_at(event)}", fg="yellow", bold=True)
-    return click.style(f"  note: {event['text']}", dim=True)
+        if not typing:
+            _show(shown, "> ", "  ")
+    elif kind == "transfer":
+        _show(outcome(event), "", "   ", fg="green", bold=True)
+        if typing:
+            _show("(Enter: staff answer and the call ends; busy: nobody answers; q: hang up)", "  ", "   ")
+    elif kind == "hangup":
+        _show(outcome(event), "", "   ", fg="yellow", bold=True)
+    else:
+        _show(f"note: {event['text']}", "  ", "        ", dim=True)
 
 
-def _at(event: Event) -> str:
-    """The node a call ended at, when known (the engine knows it; TwiML does not say)."""
-    return f" ({event['node']})" if event.get("node") else ""
+def _show(text: str, first: str, rest: str, **style: Any) -> None:
+    """Echo `text` wrapped to the width of the output, `first` before its first line and `rest`
+    before the others; styled line by line."""
+    width = _width()
+    lines = wrap(text, width, first, rest) if width else [first + text]
+    for line in lines:
+        click.echo(click.style(line, **style) if style else line)
+
+
+def _width() -> int | None:
+    """Columns to wrap to: $COLUMNS if set, else the terminal's when the output is one; else none
+    (a file or a pipe gets each utterance on one line)."""
+    asked = os.environ.get("COLUMNS", "")
+    if asked.isdigit() and int(asked) > 0:
+        return int(asked)
+    return shutil.get_terminal_size().columns if _tty(sys.stdout) else None
+
+
+# Characters a line may not start with (closing punctuation, small kana, the prolonged sound mark),
+# and those it may not end with (opening brackets): Japanese line breaking rules, kept simple.
+_NO_START = frozenset("、。，．,.:;!?・：；？！)]}）」』】〕〉》”’ーゝゞ々ぁぃぅぇぉっゃゅょゎァィゥェォッャュョヮヵヶ")
+_NO_END = frozenset("([{（「『【〔〈《“‘")
+
+
+def columns(text: str) -> int:
+    """How many terminal columns `text` takes: two for each wide (CJK) character."""
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+               for ch in text)
+
+
+def _chunks(text: str) -> list[str]:
+    """`text` cut where a line may break: at spaces (kept as " "), and between any two CJK
+    characters, which need no spaces; never before closing or after opening punctuation."""
+    chunks: list[str] = []
+    for ch in text:
+        if ch.isspace():
+            if chunks and chunks[-1] != " ":
+                chunks.append(" ")
+            continue
+        wide = columns(ch) == 2
+        previous = chunks[-1] if chunks and chunks[-1] != " " else ""
+        joins = previous and (ch in _NO_START or previous[-1] in _NO_END
+                              or (not wide and columns(previous[-1]) == 1))
+        if joins:
+            chunks[-1] += ch
+        else:
+            chunks.append(ch)
+    return chunks
+
+
+def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
+    """`text` in lines of at most `width` columns (CJK characters count two), `first` before the
+    first line and `rest` before the others; a word longer than a line is cut."""
+    width = max(width, columns(rest) + 10, columns(first) + 10)
+    lines: list[str] = []
+    line, used, space = first, columns(first), False
+    for chunk in _chunks(text):
+        if chunk == " ":
+            space = True
+            continue
+        gap = 1 if space and line.strip() else 0
+        space = False
+        size = columns(chunk)
+        if used + gap + size > width and line.strip():
+            lines.append(line.rstrip())
+            line, used, gap = rest, columns(rest), 0
+        while used + gap + size > width:  # longer than a whole line: cut it
+            cut, fits = 0, width - used - gap
+            while cut < len(chunk) and columns(chunk[:cut + 1]) <= fits:
+                cut += 1
+            lines.append(line + " " * gap + chunk[:cut])
+            chunk, size = chunk[cut:], columns(chunk[cut:])
+            line, used, gap = rest, columns(rest), 0
+        line += " " * gap + chunk
+        used += gap + size
+    lines.append(line.rstrip() if line.strip() else first.rstrip())
+    return lines
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .describe import outcome, standing
 from .edges import offered_keys
 from .engine import (
     DialOutcome,
@@ -40,7 +41,7 @@ from .scenario_file import (
     load_file,
     scenario_files,
 )
-from .simulator import Busy, EngineLine, Line, Token
+from .simulator import Busy, EngineLine, Line, Token, action_event
 from .speech import display, spoken
 from .voice import Voice
 from .wire import WireError, WireLine, voice_transport
@@ -176,25 +177,13 @@ def _input_label(token: Token) -> str:
 
 
 def _shown(step: Step) -> str:
-    """A step's outcome as a transcript line."""
-    at = f" ({step.node})" if step.node else ""
-    action = step.action
-    if isinstance(action, Listen):
-        return f"... waiting for {'a key or yes/no' if action.speech else 'a key'}{at}"
-    if isinstance(action, Transfer):
-        return f"-> TRANSFER to {action.to}{at}"
-    return f"-> HANG UP{at}"
+    """A step's outcome as a transcript line (worded as `ivr sim` words it)."""
+    return outcome(action_event(step))
 
 
 def _state(step: Step) -> str:
     """Where the call stands after `step`, for a failure message."""
-    at = f" at {step.node}" if step.node else ""
-    action = step.action
-    if isinstance(action, Listen):
-        return f"the call waits for {'a key or yes/no' if action.speech else 'a key'}{at}"
-    if isinstance(action, Transfer):
-        return f"the call is transferred to {action.to}{at}"
-    return f"the call hangs up{at}"
+    return standing(action_event(step))
 
 
 # -- checking ----------------------------------------------------------------------------

@@ -70,6 +70,7 @@ def test_a_changed_prompt_renders_again_and_a_removed_one_is_reported(rendered: 
         "  lost_busy:", "  lost_busy_unused:").replace("unanswered: lost_busy", "unanswered: lost_busy_unused"))
     result = CliRunner().invoke(cli, ["prompts", "render", "--menu", str(path)])
     assert result.exit_code == 0, result.output
+    assert result.stderr == ""  # no progress bar, nor its label, when stderr is not a terminal
     assert "7 rendered" in result.output  # en/goodbye, and lost_busy under its new name in six languages
     manifest = read_manifest(tmp_path / "prompts")
     assert "en/goodbye" in manifest and "ja/lost_busy_unused" in manifest
@@ -90,7 +91,7 @@ def test_a_studio_recording_is_kept_and_reported_when_its_text_changes(rendered:
     result = CliRunner().invoke(cli, ["prompts", "render", "--menu", str(path)])
     assert studio.read_bytes() == recording
     assert "recording en/goodbye.wav was made for an older text" in result.output
-    lint = CliRunner().invoke(cli, ["lint", str(path)])
+    lint = CliRunner().invoke(cli, ["lint", "--menu", str(path)])
     assert "warning: the recording en/goodbye.wav was made for an older text" in lint.output
 
 

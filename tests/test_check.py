@@ -248,18 +248,18 @@ def test_cli(tmp_path: Path) -> None:
     good, bad = tmp_path / "good.yaml", tmp_path / "bad.yaml"
     good.write_text(TINY, encoding="utf-8")
     bad.write_text(TINY.replace('weekdays: "09:00-17:00"', 'weekdays: "closed"'), encoding="utf-8")
-    result = CliRunner().invoke(cli, ["check", str(good)])
+    result = CliRunner().invoke(cli, ["check", "--menu", str(good)])
     assert result.exit_code == 0, result.output
     assert result.output.rstrip().endswith(f"{good}: OK")
     assert "  worst case " in result.output and "  silent caller " in result.output
-    result = CliRunner().invoke(cli, ["check", str(bad), "--json"])
+    result = CliRunner().invoke(cli, ["--menu", str(bad), "check", "--json"])
     assert result.exit_code == 1
     data = json.loads(result.output)
     assert data["languages"]["en"]["worst"]["seconds"] > 0
     assert len(data["problems"]) == 1 and "node desk is never reached" in data["problems"][0]
     unusable = tmp_path / "unusable.yaml"
     unusable.write_text(TINY.replace("Card points until {closes}.", "Card points until {deadline}."), encoding="utf-8")
-    result = CliRunner().invoke(cli, ["check", str(unusable)])
+    result = CliRunner().invoke(cli, ["check"], env={"IVR_MENU": str(unusable)})
     assert result.exit_code == 1 and result.output.startswith("Error: the menu cannot be used:")
 
 

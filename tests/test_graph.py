@@ -114,7 +114,7 @@ def test_styles_do_not_leak_into_other_graph_machines(menu: Menu) -> None:
 
 
 def graph(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(cli, ["graph", str(MENU_PATH), *args])
+    result = CliRunner().invoke(cli, ["--menu", str(MENU_PATH), "graph", *args])
     return result.exit_code, result.output
 
 

@@ -147,7 +147,7 @@ def test_every_problem_at_once() -> None:
 
 # -- the command -------------------------------------------------------------------------
 def test_lint_command_on_the_real_menu() -> None:
-    result = CliRunner().invoke(cli, ["lint", str(Path(__file__).parent.parent / "menus" / "free_dial.yaml")])
+    result = CliRunner().invoke(cli, ["lint", "--menu", str(Path(__file__).parent.parent / "menus" / "free_dial.yaml")])
     assert result.exit_code == 0, result.output
     assert result.output.strip().endswith(": OK")
 
@@ -155,13 +155,13 @@ def test_lint_command_on_the_real_menu() -> None:
 def test_lint_command_fails_with_file_and_line(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(GOOD.replace('"2": bye', '"2": by'), encoding="utf-8")
-    result = CliRunner().invoke(cli, ["lint", str(bad)])
+    result = CliRunner().invoke(cli, ["lint", "--menu", str(bad)])
     assert result.exit_code == 1
     assert f"{bad}:17: error: node main choices.2 leads to node 'by'" in result.output
 
 
 def test_lint_command_on_a_missing_file(tmp_path: Path) -> None:
-    result = CliRunner().invoke(cli, ["lint", str(tmp_path / "none.yaml")])
+    result = CliRunner().invoke(cli, ["lint", "--menu", str(tmp_path / "none.yaml")])
     assert result.exit_code == 1 and "cannot read the menu file" in result.output
 
 

@@ -85,7 +85,8 @@ def test_lint_finds_the_installed_menu(installed: Path, elsewhere: Path) -> None
 def test_sim_plays_the_installed_menu(installed: Path, elsewhere: Path) -> None:
     out = ivr(installed, elsewhere, "sim", "--script", "2 1", "--at", "2026-12-07T10:00+09:00")
     assert out.startswith("Call to My Number free dial")
-    assert out.splitlines()[-1] == "-> TRANSFER to +81120950178 (card_desk)"
+    assert out.splitlines()[-2:] == ["-> TRANSFER to +81120950178 (card_desk)",
+                                     "-> staff answered: the call is theirs; end of the simulation"]
 
 
 def test_test_plays_the_installed_scenarios(installed: Path, elsewhere: Path) -> None:
