@@ -56,7 +56,7 @@ _RESTARTS = re.compile(r"[0-9]{1,3}")  # ASCII digits only: str.isdigit() takes 
 _PLAIN = re.compile(r"[A-Za-z0-9_.:/+-]*")  # a logged value that needs no quotes
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Webhook:
     """One request from Twilio, as the protocol needs it."""
 

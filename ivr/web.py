@@ -16,10 +16,12 @@ headers. What a webhook means is `ivr.voice`'s business.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import os
 import re
 import traceback
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cached_property, wraps
 from pathlib import Path
@@ -42,7 +44,8 @@ from .state import StateCodec
 from .voice import CHECKED_URL_HEADER, REJECT, TIME_HEADER, Clock, Voice, Webhook, asked_time, logged
 
 log = logging.getLogger("ivr.web")
-bp = Blueprint("ivr", __name__)
+TEXT_XML = "text/xml; charset=utf-8"
+_current: ContextVar[WebhookRequest] = ContextVar("ivr_webhook_request")
 _AUDIO_NAME = re.compile(r"[A-Za-z0-9_]+\.wav")
 
 
@@ -56,6 +59,10 @@ class WebhookRequest(Request):
     reads (tests/test_web_fuzz.py); it differs only on input Twilio never sends (a name
     with an escaped "=", escapes that are not UTF-8), where a signed request then fails its
     check and an unsigned one loses that field. Duplicate names: the last one counts."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _current.set(self)  # Flask makes the request in the context its views then run in
 
     @cached_property
     def params(self) -> TwilioParams:
@@ -76,11 +83,6 @@ class WebhookRequest(Request):
     def query(self) -> dict[str, str]:
         """The parameters of our own URLs: `s` (the call's state), `lang`, `restarts`."""
         return dict(parse_query_string(self.query_string, "&"))
-
-    def itself(self) -> WebhookRequest:
-        """This request, not Flask's `request` proxy to it: each use of the proxy is a context
-        look-up, and a webhook reads the request a dozen times."""
-        return self
 
 
 @dataclass
@@ -125,55 +127,66 @@ def create_app(menu_path: str | None = None, *, clock: Clock | None = None,
     zone = ZoneInfo(menu.menu.timezone)
     voice = Voice(store, clock or (lambda: dt.datetime.now(zone)), StateCodec(secret, cfg["STATE_MAX_AGE"]),
                   secret.encode(), Path(cfg["PROMPTS"]) if cfg["PROMPTS"] else default_prompts_dir(path))
-    app.extensions["ivr"] = Service(voice, Signatures(token, shared) if token or shared else None,
-                                    cfg["PUBLIC_URL"], cfg["ALLOW_CLOCK_HEADER"])
-    app.register_blueprint(bp)
-    app.register_error_handler(404, _not_found)
+    service = Service(voice, Signatures(token, shared) if token or shared else None,
+                      cfg["PUBLIC_URL"], cfg["ALLOW_CLOCK_HEADER"])
+    app.extensions["ivr"] = service
+    app.register_blueprint(blueprint(service))
+    app.register_error_handler(404, functools.partial(_not_found, service))
     app.register_error_handler(405, _wrong_method)
     log.info("serving menu %r version %s", menu.menu.name, menu.menu.version)
     return app
 
 
-def _service() -> Service:
-    service: Service = current_app.extensions["ivr"]
-    return service
-
-
 def _request() -> WebhookRequest:
-    return request.itself()  # type: ignore[no-any-return, attr-defined]  # the app's request_class
+    """This request itself, not Flask's `request` proxy: each use of the proxy is a context
+    look-up that costs more than a key press's work in the engine, and a webhook reads the
+    request a dozen times."""
+    return _current.get()
 
 
 def _twiml(document: str, status: int = 200) -> Response:
-    return Response(document, status=status, mimetype="text/xml")
+    return Response(document, status, content_type=TEXT_XML)
 
 
-# -- webhooks --------------------------------------------------------------------------
+# -- the routes --------------------------------------------------------------------------
 Route = Callable[[Voice, Webhook], str]
+WEBHOOKS: tuple[tuple[str, str, Route], ...] = (
+    ("/voice", "incoming", Voice.incoming),
+    ("/voice/gather", "gather", Voice.gather),
+    ("/voice/dial", "dial", Voice.dial),
+    ("/voice/status", "status", Voice.status),
+)
 
 
-def webhook(route: Route) -> Callable[[], Response]:
+def blueprint(service: Service) -> Blueprint:
+    """The routes of one service, each bound to it (no look-up of the app per request)."""
+    bp = Blueprint("ivr", __name__)
+    for rule, endpoint, route in WEBHOOKS:
+        bp.add_url_rule(rule, endpoint, _webhook(service, route), methods=["POST"])
+    bp.add_url_rule("/audio/<lang>/<name>", "audio", functools.partial(_audio, service))
+    bp.add_url_rule("/health", "health", functools.partial(_health, service))
+    bp.register_error_handler(Exception, functools.partial(_failed, service))
+    return bp
+
+
+def _webhook(service: Service, route: Route) -> Callable[[], Response]:
     """Serve one of the protocol's webhooks: the signature is checked first (when the service
     has a key), then the protocol answers. Flask's automatic answer to OPTIONS runs no view,
     so it goes unchecked: it tells only the methods."""
+    voice = service.voice
 
     @wraps(route)
     def view() -> Response:
-        service, req = _service(), _request()
+        req = _request()
         if service.signatures is not None:
             _check_signature(service, req)
         hook = service.webhook(req)
-        response = _twiml(route(service.voice, hook))
+        response = _twiml(route(voice, hook))
         if hook.at is not None:  # tells `ivr sim --at` that the time it asked for was used
             response.headers[TIME_HEADER] = hook.at.isoformat()
         return response
 
     return view
-
-
-bp.add_url_rule("/voice", "incoming", webhook(Voice.incoming), methods=["POST"])
-bp.add_url_rule("/voice/gather", "gather", webhook(Voice.gather), methods=["POST"])
-bp.add_url_rule("/voice/dial", "dial", webhook(Voice.dial), methods=["POST"])
-bp.add_url_rule("/voice/status", "status", webhook(Voice.status), methods=["POST"])
 
 
 def _check_signature(service: Service, req: WebhookRequest) -> None:
@@ -182,20 +195,19 @@ def _check_signature(service: Service, req: WebhookRequest) -> None:
     if service.signatures.valid(url, req.params, req.headers):
         return
     log.warning("refused a webhook with a bad or missing signature: %s %s", req.method, logged(req.path))
-    abort(Response(REJECT, 403, {CHECKED_URL_HEADER: url}, mimetype="text/xml"))
+    abort(Response(REJECT, 403, {CHECKED_URL_HEADER: url}, content_type=TEXT_XML))
 
 
-@bp.errorhandler(Exception)
-def _failed(exc: Exception) -> Response:
+def _failed(service: Service, exc: Exception) -> Response:
     """Never let Twilio read "an application error has occurred" to a resident. The log gets
     the error's type and where it was raised, not its message: that may quote the request."""
     where = "" if isinstance(exc, HTTPException) else "\n" + "".join(traceback.format_tb(exc.__traceback__)).rstrip()
     log.error("webhook %s failed: %s%s", logged(request.path), type(exc).__name__, where)
-    return _apologise()
+    return _apologise(service)
 
 
-def _apologise() -> Response:
-    service, req = _service(), _request()
+def _apologise(service: Service) -> Response:
+    req = _request()
     try:
         params: Mapping[str, str] = req.params
     except HTTPException:  # the body itself was the problem (e.g. too large)
@@ -203,11 +215,11 @@ def _apologise() -> Response:
     return _twiml(service.voice.apologise(service.webhook(req, params)))
 
 
-def _not_found(exc: HTTPException) -> ResponseReturnValue:
+def _not_found(service: Service, exc: HTTPException) -> ResponseReturnValue:
     """An unknown URL restarts the call; a missing audio file is a plain 404 (Twilio skips it)."""
     if request.endpoint == "ivr.audio":
         return exc.get_response()
-    return _apologise()
+    return _apologise(service)
 
 
 def _wrong_method(exc: HTTPException) -> ResponseReturnValue:
@@ -219,11 +231,10 @@ def _wrong_method(exc: HTTPException) -> ResponseReturnValue:
 
 
 # -- not webhooks ----------------------------------------------------------------------
-@bp.get("/audio/<lang>/<name>")
-def audio(lang: str, name: str) -> ResponseReturnValue:
+def _audio(service: Service, lang: str, name: str) -> ResponseReturnValue:
     """A prompt's audio file, cached by Twilio: each URL carries the file's hash (?v=), so a
     new recording gets a new URL and the old one may be kept for as long as it likes."""
-    voice = _service().voice
+    voice = service.voice
     if lang not in voice.menu.languages or not _AUDIO_NAME.fullmatch(name):
         abort(404)  # only prompt files: nothing else under prompts/ or beside it
     response = send_from_directory(voice.prompts, f"{lang}/{name}", mimetype="audio/wav",
@@ -232,9 +243,8 @@ def audio(lang: str, name: str) -> ResponseReturnValue:
     return response
 
 
-@bp.get("/health")
-def health() -> Response:
-    store = _service().store
+def _health(service: Service) -> Response:
+    store = service.store
     revision = store.current()
     info = revision.engine.menu.menu
     return jsonify(status="ok", menu=info.name, version=info.version, revision=revision.id,
