@@ -62,7 +62,7 @@ def main() -> None:
     engine = Engine(menu)
     call, _ = engine.start(OPEN)
     call.answers = {"has_card": True, "round1_full": False, "health_insurance": True, "public_account": False}
-    token = StateCodec("bench", 3600).dump(call, "CA" + "0" * 32)
+    token = StateCodec("bench", 3600).dump(call, "CA" + "0" * 32, restarts=0)
     print(f"RSS after 100 calls:    {after_100:>8,} KiB")
     print(f"RSS after 1,000 calls:  {after_1000:>8,} KiB")
     print(f"RSS after {args.calls:,} calls: {after_all:>8,} KiB  ({after_all / after_100:.3f}x the 100-call figure; "

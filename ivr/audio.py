@@ -62,7 +62,7 @@ def fixed_prompts(menu: Menu) -> list[PromptText]:
         for lang, text in entry.texts.items():
             voice = menu.languages[lang].synth_voice if lang in menu.languages else None
             if voice:
-                out.append(PromptText(lang, entry.said_as or entry.id, display(text), spoken(text.reading or text),
+                out.append(PromptText(lang, str(entry.said_as), display(text), spoken(text.reading or text),
                                       voice))
     return out
 

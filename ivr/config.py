@@ -36,13 +36,15 @@ DEFAULTS: dict[str, Any] = {
 
 
 def coerce(cfg: MutableMapping[str, Any]) -> None:
-    """Flags and numbers from the environment arrive as words: make them what they say.
-    Refuses to go on with no way to check signatures unless that was asked for."""
+    """Flags and numbers from the environment arrive as words: make them what they say. Then
+    refuse to go on with no way to check signatures, unless unsigned mode was asked for (and
+    say loudly that it was)."""
     for flag in FLAGS:
         cfg[flag] = str(cfg[flag]).strip().lower() in _ON
-    for number in ("MAX_CONTENT_LENGTH", "STATE_MAX_AGE", "AUDIO_MAX_AGE"):
-        if cfg[number] is not None:
-            cfg[number] = int(cfg[number])
+    if cfg["MAX_CONTENT_LENGTH"] is not None:  # None: no limit, as Flask has it
+        cfg["MAX_CONTENT_LENGTH"] = int(cfg["MAX_CONTENT_LENGTH"])
+    for number in ("STATE_MAX_AGE", "AUDIO_MAX_AGE"):
+        cfg[number] = int(cfg[number])
     cfg["MENU_CHECK_INTERVAL"] = float(cfg["MENU_CHECK_INTERVAL"])
     if not (cfg["TWILIO_AUTH_TOKEN"] or cfg["TWILIO_SHARED_KEY"]):
         if not cfg["ALLOW_UNSIGNED"]:

@@ -2,8 +2,8 @@
 
 A watcher thread in each worker checks the menu file (every `interval` seconds, default
 1) and, when it changed, loads it through the same checks as `ivr lint`, outside any
-caller's webhook; then it runs what the service asked for with `on_refresh` (the web
-layer takes new prompt audio there and builds the TwiML of a new menu). A file with errors is refused, its problems logged once with
+caller's webhook; then it runs what the service asked for with `on_refresh` (the
+protocol, `ivr.voice.Voice`, takes new prompt audio there and builds a new menu's TwiML). A file with errors is refused, its problems logged once with
 file:line, and the last good menu keeps serving.
 
 Every good revision is saved in the archive folder as `<digest>.yaml`, and `current`
@@ -62,8 +62,8 @@ def _build(text: str, file: str) -> Revision:
     menu, problems = check_text(text, file)
     if menu is None or any(p.severity == "error" for p in problems):
         raise MenuError(problems)
-    revision = f"{menu.menu.version}+{_digest(text)}"
-    return Revision(revision, Engine(menu, revision))
+    revision_id = f"{menu.menu.version}+{_digest(text)}"
+    return Revision(revision_id, Engine(menu, revision_id))
 
 
 def _read(path: Path) -> str:
@@ -111,16 +111,17 @@ class MenuStore:
             self._watch()
         return self._current
 
-    def find(self, revision: str) -> Revision | None:
+    def find(self, revision_id: str) -> Revision | None:
         """The menu a call began on, if it can still be found (and is what its name says)."""
-        found = self._revisions.get(revision)
-        if found is not None or "+" not in revision:
+        found = self._revisions.get(revision_id)
+        if found is not None or "+" not in revision_id:
             return found
         with self._rebuild:  # one thread rebuilds it; the others then find it
-            return self._revisions.get(revision) or self._archived(revision.rsplit("+", 1)[1])
+            return self._revisions.get(revision_id) or self._archived(revision_id.rsplit("+", 1)[1])
 
     def on_refresh(self, hook: Callable[[], None]) -> None:
-        """Run `hook` after each refresh, in the watcher's thread (a failure is logged there)."""
+        """Run `hook` after each refresh: in the watcher's thread, where a failure is logged
+        and the next tick runs it again, or in whoever calls `refresh()` (interval 0)."""
         self._hooks.append(hook)
 
     # -- the watcher ------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Pydantic's ValidationError as file:line Problems, in the words of the file's reader.
 
-Both file formats (menus, `ivr.lint`; scenarios, `ivr.scenario_file`) validate with pydantic
+Both file formats (menus, `ivr.loader`; scenarios, `ivr.scenario_file`) validate with pydantic
 and report through `schema_problems`. Pydantic's locations hold more than the path in the
 file (the union tag `menu` in nodes.main.menu.choices, validator names such as
 function-plain[...], `[key]` for a mapping key); those are dropped, each caller words the

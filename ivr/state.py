@@ -41,7 +41,7 @@ class StateCodec:
         self._key = blake2b(secret.encode(), digest_size=32, person=b"ivr-call-state").digest()
         self._max_age = max_age
 
-    def dump(self, call: Call, call_sid: str, restarts: int = 0) -> str:
+    def dump(self, call: Call, call_sid: str, *, restarts: int) -> str:
         """The token for `call`; `restarts` is how often the service had to start it again
         after a fault (the protocol's, not the engine's: see voice.MAX_RESTARTS)."""
         fields = [call.node, call.lang, call.revision, call.retries, call.answers, restarts, int(time.time())]

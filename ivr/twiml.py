@@ -102,8 +102,8 @@ def _say(parent: VoiceResponse, utterances: tuple[Utterance, ...], menu: Menu, a
 
 def apology(menu: Menu, restart: str | None, code: str | None = None) -> str:
     """Last resort when a webhook fails: apologise in language `code` (default: the menu's),
-    then start the call again at `restart` (or hang up when starting is what failed, so a
-    caller never loops)."""
+    then start the call again at `restart` (or, with None, hang up: a caller who has been restarted
+    too often never loops)."""
     response = VoiceResponse()
     code = code or menu.menu.default_language
     lang = menu.languages[code]

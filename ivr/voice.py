@@ -34,10 +34,10 @@ from urllib.parse import quote
 
 from .audio import MANIFEST, default_prompts_dir, playable
 from .engine import Call, DialOutcome, Input, Listen, Press, Silence, Speak, Step, Transfer
-from .live import MenuStore, Revision
+from .live import KEEP, MenuStore, Revision
 from .menu import KEYS, LISTENING, Menu
 from .state import StateCodec
-from .twiml import Renderer, apology
+from .twiml import Audio, Renderer, apology
 
 log = logging.getLogger("ivr.web")
 Clock = Callable[[], dt.datetime]
@@ -103,8 +103,9 @@ class Voice:
         self.codec = codec
         self.prompts = prompts
         self._log_key = log_key
-        self._audio_stamp: tuple[int, ...] | None = None
-        self._renderers: dict[str, Renderer] = {}
+        self._audio_stamp: tuple[int, ...] = ()
+        self._audio_failed: tuple[int, ...] | None = None
+        self._renderers: dict[tuple[tuple[int, ...], str], Renderer] = {}
         self.prepare()
         store.on_refresh(self.prepare)  # outside any caller's webhook: each worker's watcher
 
@@ -166,19 +167,38 @@ class Voice:
     def prepare(self) -> None:
         """Take new or removed prompt audio, and have the TwiML of the menu in service ready
         before a caller needs it (run at start and by each refresh of the store)."""
-        stamp = _audio_stamp(self.prompts)
-        if stamp != self._audio_stamp:
-            self._audio_stamp, self._renderers = stamp, {}  # a new dict: webhooks read it without a lock
+        self._audio_stamp = _audio_stamp(self.prompts)
         self.renderer(self.store.current())
 
     def renderer(self, revision: Revision) -> Renderer:
-        """TwiML for one menu revision, playing the audio that is fresh for it."""
-        found = self._renderers.get(revision.id)
+        """TwiML for one menu revision, playing the audio that is fresh for it. Kept per audio
+        stamp and revision, for as many revisions as the store keeps; a renderer made for older
+        audio (by a webhook that began before the audio changed) is never kept."""
+        stamp = self._audio_stamp
+        found = self._renderers.get((stamp, revision.id))
         if found is None:
             menu = revision.engine.menu
-            found = Renderer(menu, playable(menu, self.prompts))
-            self._renderers = {**self._renderers, revision.id: found}
+            found = Renderer(menu, self._playable(menu, stamp))
+            current = self._audio_stamp
+            renderers = {k: v for k, v in self._renderers.items() if k[0] == current}
+            if stamp == current:
+                renderers[(stamp, revision.id)] = found
+            while len(renderers) > KEEP:
+                del renderers[next(iter(renderers))]
+            self._renderers = renderers  # a new dict: webhooks read it without a lock
         return found
+
+    def _playable(self, menu: Menu, stamp: tuple[int, ...]) -> Audio:
+        """The audio to play for `menu`; none (Twilio's voice says every prompt) when the
+        prompts folder cannot be read, logged once per change of the folder."""
+        try:
+            return playable(menu, self.prompts)
+        except Exception as exc:  # noqa: BLE001 - a bad manifest or file must not cost a caller the call
+            if stamp != self._audio_failed:
+                self._audio_failed = stamp
+                log.error("prompt audio in %s cannot be used (%s); callers hear Twilio's voice until it is fixed",
+                          self.prompts, type(exc).__name__)
+            return {}
 
     # -- internals --------------------------------------------------------------------
     def _now(self, hook: Webhook) -> dt.datetime:
@@ -231,9 +251,14 @@ class Voice:
         if log.isEnabledFor(logging.INFO):
             log.info("call=%s caller=%s revision=%s %s -> %s %s", logged(sid), self.pseudonym(values.get("From", "")),
                      logged(call.revision), what, step.node, type(step.action).__name__.lower())
-        token = self.codec.dump(call, sid, restarts) if isinstance(step.action, (Listen, Transfer)) else ""
+        token = self.codec.dump(call, sid, restarts=restarts) if isinstance(step.action, (Listen, Transfer)) else ""
         renderer = self.renderer(revision)
         return renderer.render(step, hook.root, token, hook.media() if renderer.audio else "")
+
+
+ROUTES: dict[str, Callable[[Voice, Webhook], str]] = {
+    "/voice": Voice.incoming, "/voice/gather": Voice.gather, "/voice/dial": Voice.dial, "/voice/status": Voice.status}
+"""The webhooks, by path (the web layer serves them; `ivr.wire.voice_transport` calls them)."""
 
 
 def _heard(call: Call, revision: Revision, values: Mapping[str, str], now: dt.datetime) -> tuple[str, Step]:

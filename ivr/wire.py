@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import traceback
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -30,7 +31,7 @@ from .engine import DialOutcome, End, HangUp, Input, Listen, Press, Silence, Spe
 from .errors import IVRError
 from .menu import Menu
 from .signatures import Headers
-from .voice import CHECKED_URL_HEADER, TIME_HEADER, Voice, Webhook
+from .voice import CHECKED_URL_HEADER, ROUTES, TIME_HEADER, Voice, Webhook, asked_time
 
 log = logging.getLogger("ivr.wire")
 
@@ -58,20 +59,22 @@ Transport = Callable[[Request], Reply]
 
 
 def voice_transport(voice: Voice) -> Transport:
-    """Each webhook straight to the protocol, in this process: no HTTP, no WSGI. Like the
-    service, a fault is logged and answered with the apology."""
-    routes = {"/voice": voice.incoming, "/voice/gather": voice.gather, "/voice/dial": voice.dial,
-              "/voice/status": voice.status}
-
+    """Each webhook straight to the protocol, in this process: no HTTP, no WSGI, so no
+    signature check (`signed` adds one that nothing checks). The time asked for by `at_time`
+    is taken, as a test server does. Like the service, a fault is logged (its type and
+    where) and answered with the apology."""
     def post(request: Request) -> Reply:
         path, _, query = request.path.partition("?")
-        hook = Webhook(request.params, dict(urllib.parse.parse_qsl(query, keep_blank_values=True)))
-        route = routes.get(path, voice.apologise)
+        at = asked_time(request.headers.get(TIME_HEADER, ""))
+        hook = Webhook(request.params, dict(urllib.parse.parse_qsl(query, keep_blank_values=True)), at=at)
+        route = ROUTES.get(path, Voice.apologise)
+        headers = {TIME_HEADER: at.isoformat()} if at else {}
         try:
-            return Reply(200, {}, route(hook))
-        except Exception as exc:  # noqa: BLE001 - as the service does: the caller hears the apology
-            log.exception("webhook %s failed: %s", path, type(exc).__name__)
-            return Reply(200, {}, voice.apologise(hook))
+            return Reply(200, headers, route(voice, hook))
+        except Exception as exc:
+            where = "".join(traceback.format_tb(exc.__traceback__)).rstrip()
+            log.error("webhook %s failed: %s\n%s", path, type(exc).__name__, where)
+            return Reply(200, headers, voice.apologise(hook))
 
     return post
 
@@ -108,18 +111,20 @@ def http_transport(base_url: str, auth_token: str | None = None, at: dt.datetime
     if at is not None:
         transport = at_time(transport, at, base_url)
     if auth_token:
-        transport = signed(transport, auth_token, public_url or base_url)
+        transport = signed(transport, auth_token, base_url, public_url)
     return transport
 
 
-def signed(transport: Transport, auth_token: str, base_url: str) -> Transport:
-    """Sign each request like Twilio, for the URL `base_url` + its path."""
+def signed(transport: Transport, auth_token: str, base_url: str, public_url: str | None = None) -> Transport:
+    """Sign each request like Twilio, for the URL it goes to (`base_url` joined with its path),
+    or for the same path and query on `public_url` when Twilio reaches the server there."""
     validator = RequestValidator(auth_token)
-    base = base_url.rstrip("/")
 
     def post(request: Request) -> Reply:
-        path = _path_and_query(urllib.parse.urljoin(base + "/", request.path))
-        signature = validator.compute_signature(base + path, dict(request.params))
+        url = urllib.parse.urljoin(base_url, request.path)
+        if public_url:
+            url = public_url.rstrip("/") + _path_and_query(url)
+        signature = validator.compute_signature(url, dict(request.params))
         return transport(Request(request.path, request.params, {**request.headers, "X-Twilio-Signature": signature}))
 
     return post

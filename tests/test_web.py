@@ -17,8 +17,9 @@ from ivr.engine import Call, Engine, Listen, Press, Transfer
 from ivr.simulator import EngineLine, parse_script, play
 from ivr.state import StateCodec
 from ivr.twiml import Renderer, render
+from ivr.voice import Voice
 from ivr.web import create_app
-from ivr.wire import WireLine, wsgi_transport
+from ivr.wire import WireLine, at_time, signed, voice_transport, wsgi_transport
 
 TOKEN = "test-auth-token"
 CALL = {"CallSid": "CA" + "1" * 32, "AccountSid": "AC" + "0" * 32, "From": "+819012345678",
@@ -254,7 +255,7 @@ def test_state_is_valid_for_its_max_age_and_not_from_the_future(monkeypatch: pyt
     call = Call(node="main", lang="en", revision="1", answers={"linked": True})
     issued = 1_800_000_000.0
     monkeypatch.setattr("ivr.state.time.time", lambda: issued)
-    token = codec.dump(call, sid)
+    token = codec.dump(call, sid, restarts=0)
     for now, valid in [(issued + 600, True), (issued + 601, False), (issued - 60, True), (issued - 61, False)]:
         monkeypatch.setattr("ivr.state.time.time", lambda now=now: now)
         assert (codec.load(token, sid) == (call, 0)) is valid, now - issued
@@ -334,3 +335,20 @@ def test_a_fault_restarts_the_call_in_its_language_at_most_twice(twilio: Twilio,
             root = twilio.twiml(restart)
             assert (root[0][0].text or "").startswith("This is the My Number free dial")  # English again
     assert tags == [["Say", "Redirect"], ["Say", "Redirect"], ["Say", "Hangup"]]
+
+
+@pytest.mark.parametrize("base", ["http://localhost", "http://localhost/", "http://localhost/voice"])
+def test_the_simulator_signs_the_url_it_posts_to(engine: Engine, base: str) -> None:
+    """`ivr sim --url` takes the base URL or the /voice URL `ivr serve` prints: either way each
+    request is signed for the URL it is sent to, and the service takes it."""
+    app = make_app(WEEKDAY_MORNING)
+    line = WireLine(signed(wsgi_transport(app), TOKEN, base), engine.menu)
+    events = list(play(line, parse_script("2 1")))
+    assert events[-1]["type"] == "transfer" and events[-1]["to"] == "+81120950178"
+
+
+def test_the_protocol_in_process_takes_the_time_asked_for(engine: Engine) -> None:
+    night = jst(2026, 12, 6, 23, 0)
+    voice = Voice.local(MENU_PATH, lambda: WEEKDAY_MORNING)
+    wired = list(play(WireLine(at_time(voice_transport(voice), night), engine.menu), parse_script("2 1")))
+    assert any("Staff are not available" in str(e.get("text")) for e in wired)

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import logging
 import xml.etree.ElementTree as ET
+from pathlib import Path
 from typing import Any
 
 import pytest
+from support import MENU_PATH, WEEKDAY_MORNING
 from test_web import CALL, TOKEN, Twilio, action_of, make_app, twilio, walk
 from twilio.request_validator import RequestValidator
+
+from ivr.web import create_app
 
 __all__ = ["twilio"]  # a fixture, shared with test_web
 
@@ -138,3 +142,18 @@ def test_a_fault_is_logged_with_where_it_happened_but_not_what_the_request_held(
         assert says(twilio.twiml(action_of(root), Digits="1"))[0] == SORRY_EN
     assert "webhook /voice/gather failed: ValueError" in caplog.text and "in _heard" in caplog.text
     assert "9012345678" not in caplog.text
+
+
+def test_a_broken_audio_manifest_costs_no_call(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """Prompt audio that cannot be read is said by Twilio's voice instead: the call goes on."""
+    prompts = tmp_path / "prompts"
+    prompts.mkdir()
+    (prompts / "manifest.json").write_text("[]")
+    app = create_app(str(MENU_PATH), clock=lambda: WEEKDAY_MORNING,
+                     config={"ALLOW_UNSIGNED": True, "STATE_SECRET": "x", "MENU_CHECK_INTERVAL": 0,
+                             "PROMPTS": str(prompts)})
+    app.extensions["ivr"].store.refresh()
+    root = ET.fromstring(app.test_client().post("/voice", data={"CallSid": "CA1"}).get_data(as_text=True))
+    assert [v.tag for v in root] == ["Gather", "Redirect"]
+    assert [s.text for s in root.iter("Say")][0] == "日本語をご希望の方は1を押してください。"
+    assert "prompt audio in" in caplog.text and "cannot be used" in caplog.text
