@@ -130,7 +130,8 @@ def lint(project: Project) -> None:
 @click.option("--lang", help="Preselect a language (skips a first language-choice node).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line for each event.")
 @click.option("--url", help="Play the call against a running TwiML service, as Twilio would.")
-@click.option("--in-process", is_flag=True, help="Play the call through the TwiML service, in this process.")
+@click.option("--in-process", is_flag=True,
+              help="Play the call through the service's webhooks and TwiML (ivr.voice), in this process.")
 @click.option("--auth-token", envvar="IVR_TWILIO_AUTH_TOKEN", help="Sign --url requests like Twilio.")
 @click.option("--public-url", envvar="IVR_PUBLIC_URL",
               help="The URL Twilio calls, to sign for when --url reaches the server another way.")

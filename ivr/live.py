@@ -135,8 +135,12 @@ class MenuStore:
                 self._take_file()
             elif self.refused:
                 self._follow_pointer()
-        for hook in self._hooks:
-            hook()
+        for hook in self._hooks:  # each on its own: one that fails neither stops the others nor the menu
+            try:
+                hook()
+            except Exception:
+                log.exception("after a menu refresh, %s failed; the menu in service stays %s",
+                              getattr(hook, "__qualname__", hook), self._current.id)
 
     def _watch(self) -> None:
         with self._lock:

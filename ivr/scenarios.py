@@ -2,7 +2,8 @@
 
 `Runner.run` plays one scenario (see `ivr.scenario_file` for the format) on one path:
 `engine`, the state machine directly, or `twiml`, webhooks and TwiML through the service's
-protocol (`ivr.voice`), as Twilio would. It returns an `Outcome` whose `report()` is the message both
+protocol (`ivr.voice`): the webhooks and TwiML Twilio gets, without HTTP, Flask's routing
+or signatures (tests/test_web.py plays the same calls through the Flask app). It returns an `Outcome` whose `report()` is the message both
 `ivr test` and pytest print: the failed checks and the call's transcript. TwiML does not
 name nodes, so `at_node` and `offers` are checked on the engine path only. The format,
 with examples, is in docs/scenarios.md.
