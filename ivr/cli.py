@@ -73,6 +73,18 @@ def menu_option(command: Callable[..., Any]) -> Callable[..., Any]:
                         callback=remember, help=MENU_HELP)(command)
 
 
+def menu_argument(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The menu file as a plain argument too, for the commands that read only a menu
+    (`ivr lint menus/x.yaml`, as operators and scripts have typed it): the same as --menu."""
+
+    def remember(ctx: click.Context, param: click.Parameter, value: Path | None) -> None:
+        if value is not None:
+            ctx.ensure_object(Project).choose(value)
+
+    return click.argument("menu_file", metavar="[MENU]", required=False, type=click.Path(path_type=Path), expose_value=False,
+                          is_eager=True, callback=remember)(command)
+
+
 class CallTime(click.ParamType):
     """`--at`: an ISO date-time, as an aware datetime in the menu's time zone."""
 
@@ -103,6 +115,7 @@ def cli(ctx: click.Context, menu_path: Path | None) -> None:
 
 
 @cli.command()
+@menu_argument
 @menu_option
 @click.pass_obj
 def lint(project: Project) -> None:
@@ -224,6 +237,7 @@ def render(project: Project, root: Path | None, workers: int | None) -> None:
 
 
 @cli.command("check")
+@menu_argument
 @menu_option
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.pass_obj
@@ -306,6 +320,7 @@ def _mark(outcome: Outcome) -> str:
 
 
 @cli.command()
+@menu_argument
 @menu_option
 @click.option("-o", "--output", required=True, type=click.Path(dir_okay=False, path_type=Path),
               help="File to write, e.g. menu.svg; its suffix gives the format.")
