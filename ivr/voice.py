@@ -33,6 +33,7 @@ from typing import Callable, Mapping
 from urllib.parse import quote
 
 from .audio import MANIFEST, default_prompts_dir, playable
+from .config import DEFAULTS
 from .engine import Call, DialOutcome, Input, Listen, Press, Silence, Speak, Step, Transfer
 from .live import KEEP, MenuStore, Revision
 from .menu import KEYS, LISTENING, Menu
@@ -49,7 +50,6 @@ CHECKED_URL_HEADER = "X-IVR-Checked-URL"
 MAX_KEYS = 8       # type-ahead a caller could plausibly do; the rest is noise
 MAX_SPEECH = 500   # characters of a speech result worth matching
 MAX_RESTARTS = 2   # a call that fails a third time is apologised to and ended
-LOCAL_STATE_MAX_AGE = 4 * 3600  # seconds a call's state stays valid in a staff tool's service
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 REJECT = '<?xml version="1.0" encoding="UTF-8"?><Response><Reject /></Response>'
 _RESTARTS = re.compile(r"[0-9]{1,3}")  # ASCII digits only: str.isdigit() takes "²", which int() refuses
@@ -114,7 +114,7 @@ class Voice:
         """A service of this process only, for staff tools (`ivr sim --in-process`, `ivr test`):
         a secret of its own, and no watcher (the tool's menu does not change under it)."""
         secret = secrets.token_hex(16)
-        return cls(MenuStore(menu_path, interval=0), clock, StateCodec(secret, LOCAL_STATE_MAX_AGE), secret.encode(),
+        return cls(MenuStore(menu_path, interval=0), clock, StateCodec(secret, DEFAULTS["STATE_MAX_AGE"]), secret.encode(),
                    default_prompts_dir(menu_path))
 
     @property
