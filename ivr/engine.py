@@ -5,7 +5,8 @@ input (a key, a speech result, silence, hang-up, or the outcome of a transfer) a
 returns a `Step`: what the caller hears and what happens next. The engine does no
 I/O and knows nothing of Flask, Twilio or terminals; front ends translate.
 
-The machine's transitions are the menu's edges (`ivr.edges`). It has no models attached: each step fires the event directly on the call
+The machine's transitions are the menu's edges (`ivr.edges`). It has no models
+attached: each step fires the event directly on the call
 (`Event.trigger(call)`), so nothing is registered per call and a step costs a few
 dictionary look-ups whatever the size of the menu.
 """

@@ -3,8 +3,9 @@
 A watcher thread in each worker checks the menu file (every `interval` seconds, default
 1) and, when it changed, loads it through the same checks as `ivr lint`, outside any
 caller's webhook; then it runs what the service asked for with `on_refresh` (the
-protocol, `ivr.voice.Voice`, takes new prompt audio there and builds a new menu's TwiML). A file with errors is refused, its problems logged once with
-file:line, and the last good menu keeps serving.
+protocol, `ivr.voice.Voice`, takes new prompt audio there and builds a new menu's TwiML).
+A file with errors is refused, its problems logged once with file:line, and the last good
+menu keeps serving.
 
 Every good revision is saved in the archive folder as `<digest>.yaml`, and `current`
 there names the newest one a worker took from the file. The archive is what keeps the

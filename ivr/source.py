@@ -38,15 +38,6 @@ class Source:
                 return self.lines[path[:end]]
         return 1
 
-    def line_for_loc(self, loc: tuple[Any, ...]) -> int:
-        """Map a pydantic error location (which may hold union tags) to a line."""
-        path: Path = ()
-        for part in loc:
-            key = part if isinstance(part, int) else str(part)
-            if path + (key,) in self.lines:
-                path = path + (key,)
-        return self.line(path)
-
 
 class SourceSyntaxError(Exception):
     """The text is not YAML; carries the line to fix and the explanation in plain words.
