@@ -14,6 +14,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
+from zoneinfo import ZoneInfo
 
 import click
 
@@ -527,3 +528,106 @@ def wrap(text: str, width: int, first: str = "", rest: str = "") -> list[str]:
 
 def main() -> None:
     cli(prog_name="ivr")
+
+
+# -- call records ---------------------------------------------------------------------
+DATABASE_HELP = "Records database URL (default: $IVR_DATABASE_URL, else an SQLite file of this user's)."
+_AGE_UNITS = {"d": 86400, "h": 3600, "w": 7 * 86400}
+
+
+@cli.command("report")
+@menu_option
+@click.option("--since", type=CallTime(), help="Calls that started at or after this (e.g. 2022-06-30; menu time).")
+@click.option("--until", type=CallTime(), help="... and before this (e.g. 2022-07-09: up to the end of July 8).")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--section", "sections", multiple=True,
+              help="Only this table (repeatable): summary, days, hours, main_menu, funnel, transfers, points, revisions.")
+@click.option("--database", envvar="IVR_DATABASE_URL", help=DATABASE_HELP)
+@click.pass_obj
+def report_command(project: Project, since: dt.datetime | None, until: dt.datetime | None, fmt: str,
+                   sections: tuple[str, ...], database: str | None) -> None:
+    """What callers did: calls per day and hour by language, the main menu's choices, node by
+    node where callers leave or give up, transfers per desk, the points check, menu revisions."""
+    from .database import Database, shown
+    from .report import render, report
+
+    menu = project.menu()
+    zone = ZoneInfo(menu.menu.timezone)
+    start = since or dt.datetime(1970, 1, 1, tzinfo=zone)
+    end = until or dt.datetime.now(zone) + dt.timedelta(days=1)
+    db = Database(database)
+    try:
+        result = report(db, menu, start, end)
+    except Exception as exc:  # noqa: BLE001 - a database that cannot be read: say which and why
+        raise click.ClickException(f"cannot read the records in {shown(str(db.url))}: {type(exc).__name__}: "
+                                   f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
+    unknown = set(sections) - {t.name for t in result.tables}
+    if unknown:
+        raise click.BadParameter(f"no section {', '.join(sorted(unknown))}", param_hint="--section")
+    click.echo(render(result, fmt, sections), nl=False)
+
+
+@cli.group()
+def records() -> None:
+    """Call records: make a simulated surge, prune old ones, migrate the database."""
+
+
+@records.command("simulate")
+@menu_option
+@click.option("--calls", default=1000, show_default=True, type=click.IntRange(1, 10_000_000))
+@click.option("--since", type=CallTime(), help="First day of the surge (default: a week before --until).")
+@click.option("--until", type=CallTime(), help="End of the surge (default: now).")
+@click.option("--seed", default=1, show_default=True, help="The same seed plays the same calls.")
+@click.option("--database", envvar="IVR_DATABASE_URL", help=DATABASE_HELP)
+@click.pass_obj
+def records_simulate(project: Project, calls: int, since: dt.datetime | None, until: dt.datetime | None, seed: int,
+                     database: str | None) -> None:
+    """Play CALLS simulated calls through the real service into the records database: a surge
+    that fades over the days, six languages, silences, wrong keys, hang-ups, busy desks."""
+    from .database import Database, shown
+    from .recorder import Recorder
+    from .surge import simulate
+
+    zone = ZoneInfo(project.menu().menu.timezone)
+    end = until or dt.datetime.now(zone)
+    start = since or end - dt.timedelta(days=7)
+    if start >= end:
+        raise click.BadParameter("--since must come before --until", param_hint="--since")
+    db = Database(database)
+    recorder = Recorder(db, background=False)
+    tally = simulate(project.path, recorder, calls, start, end, seed)
+    recorder.flush()
+    if recorder.lost:
+        raise click.ClickException(f"{recorder.lost} records could not be written to {shown(str(db.url))}: "
+                                   f"{recorder.last_error}")
+    answered, offered = sum(tally.answered.values()), sum(tally.offered.values())
+    click.echo(f"{tally.calls} calls from {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} ({zone.key}) into "
+               f"{shown(str(db.url))}: {offered} transfers ({answered} answered), {tally.hung_up} hung up; "
+               "see `ivr report`")
+
+
+@records.command("prune")
+@click.option("--older-than", "age", required=True, help="e.g. 90d (days), 12w (weeks) or 48h (hours).")
+@click.option("--database", envvar="IVR_DATABASE_URL", help=DATABASE_HELP)
+def records_prune(age: str, database: str | None) -> None:
+    """Delete calls that started, and steps taken, longer ago than --older-than (retention)."""
+    from .database import Database
+    from .recorder import prune
+
+    unit = age[-1:].lower()
+    if unit not in _AGE_UNITS or not age[:-1].isdigit():
+        raise click.BadParameter(f"{age!r}: write a number and d, w or h, e.g. 90d", param_hint="--older-than")
+    cutoff = dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=int(age[:-1]) * _AGE_UNITS[unit])
+    calls, steps = prune(Database(database), cutoff)
+    click.echo(f"deleted {calls} calls and {steps} steps from before {cutoff:%Y-%m-%d %H:%M} UTC")
+
+
+@records.command("migrate")
+@click.option("--database", envvar="IVR_DATABASE_URL", help=DATABASE_HELP)
+def records_migrate(database: str | None) -> None:
+    """Create or upgrade the records tables (the service also does it when it first writes)."""
+    from .database import Database, shown
+
+    db = Database(database)
+    db.migrate()
+    click.echo(f"{shown(str(db.url))}: tables up to date")

@@ -14,12 +14,14 @@ from typing import Any, MutableMapping
 
 log = logging.getLogger("ivr.web")
 _ON = {"1", "true", "yes", "on"}
-FLAGS = ("ALLOW_UNSIGNED", "TRUST_PROXY", "ALLOW_CLOCK_HEADER")
+FLAGS = ("ALLOW_UNSIGNED", "TRUST_PROXY", "ALLOW_CLOCK_HEADER", "RECORDS")
 
 DEFAULTS: dict[str, Any] = {
     "MENU": None,               # menu file; default $IVR_MENU or menus/free_dial.yaml
     "MENU_ARCHIVE": None,       # folder keeping every good revision, for calls in progress
     "MENU_CHECK_INTERVAL": 1.0,  # seconds between checks of the menu file for changes
+    "DATABASE_URL": None,       # call records (and, when set, the menu archive): default an SQLite file of the user's
+    "RECORDS": True,            # keep call records (ivr report); false: none at all
     "PROMPTS": None,            # audio folder; default prompts/ beside menus/
     "AUDIO_MAX_AGE": 86400,     # seconds Twilio may cache an audio file (its URL changes with its content)
     "TWILIO_AUTH_TOKEN": None,  # validates X-Twilio-Signature on every webhook

@@ -38,6 +38,11 @@ from .menu import (
 from .speech import display, spoken, yes_or_no
 
 MAX_CHAIN = 64  # nodes entered in one step without waiting for the caller (lint forbids loops of them)
+MEANINGS = ("key", "wrong_key", "silence", "unclear", "yes", "no", "repeat", "main_menu", "operator", "give_up",
+            "answered", "unanswered", "hangup")
+"""What an input can mean at a node (`Step.meant`): a choice, a retry of one kind, a global key, the
+retries running out, a transfer's outcome, or the caller hanging up."""
+_RETRY = {"no_input": "silence", "invalid_key": "wrong_key", "not_understood": "unclear"}
 
 
 # -- inputs --------------------------------------------------------------------------------
@@ -120,6 +125,9 @@ class Step:
     """The nodes entered in this step, in order, `node` last; a transfer outside its hours is
     entered and left in one step. Not part of a step's identity: what the caller hears and
     what happens next do not depend on it (so TwiML made for one step serves its equals)."""
+    meant: str = field(default="", compare=False)
+    """What the caller's input meant at the node they were at (`MEANINGS`; "" for a call's
+    first step): what call records count. Not part of a step's identity either."""
 
 
 @dataclass
@@ -175,15 +183,15 @@ class Engine:
         node = self.menu.nodes[call.node]
         if call.ended or isinstance(event, HangUp):
             call.ended = True
-            return Step((), End(), call.node)
+            return Step((), End(), call.node, meant="hangup")
         if isinstance(event, DialOutcome):
             if not isinstance(node, TransferNode) or event.answered:
                 call.ended = True
-                return Step((), End(), call.node)
-            return self._fire(call, "unanswered", now, [])
+                return Step((), End(), call.node, meant="answered")
+            return self._fire(call, "unanswered", now, [], "unanswered")
         if not isinstance(node, LISTENING):  # input after a transfer or goodbye: nothing to do
             call.ended = True
-            return Step((), End(), call.node)
+            return Step((), End(), call.node, meant="hangup")
         if isinstance(event, Silence):
             return self._retry(call, node, "no_input", now)
         if isinstance(event, Press):
@@ -224,11 +232,11 @@ class Engine:
     def _press(self, call: Call, node: _Listening, key: str, now: dt.datetime) -> Step:
         keys = self.menu.keys
         if key == keys.repeat:
-            return self._listen(call, node, list(self.prompt(call)))
+            return self._listen(call, node, list(self.prompt(call)), meant="repeat")
         if node.global_keys and key == keys.main_menu:
-            return self._fire(call, "main_menu", now, [])
+            return self._fire(call, "main_menu", now, [], "main_menu")
         if node.global_keys and key == keys.operator:
-            return self._fire(call, "operator", now, [])
+            return self._fire(call, "operator", now, [], "operator")
         if isinstance(node, QuestionNode) and key in ("1", "2"):
             return self._answer(call, node, key == "1", now)
         if isinstance(node, LanguageNode) and key in node.choices:
@@ -237,7 +245,7 @@ class Engine:
         event = self.machine.events.get(trigger)
         if event is None or call.node not in event.transitions:
             return self._retry(call, node, "invalid_key", now)
-        return self._fire(call, trigger, now, [])
+        return self._fire(call, trigger, now, [], "key")
 
     def _speak(self, call: Call, node: _Listening, heard: str, now: dt.datetime) -> Step:
         if isinstance(node, QuestionNode):
@@ -248,27 +256,28 @@ class Engine:
 
     def _answer(self, call: Call, node: QuestionNode, yes: bool, now: dt.datetime) -> Step:
         call.answers[node.answer] = yes
-        return self._fire(call, "yes" if yes else "no", now, [])
+        return self._fire(call, "yes" if yes else "no", now, [], "yes" if yes else "no")
 
     def _retry(self, call: Call, node: _Listening, reason: str, now: dt.datetime) -> Step:
         call.retries += 1
         if call.retries > self.menu.retries(node):
             if isinstance(node, LanguageNode):
                 call.lang = node.default
-            return self._fire(call, "give_up", now, [])
-        return self._listen(call, node, [self._engine_prompt(call, reason), *self.prompt(call)])
+            return self._fire(call, "give_up", now, [], "give_up")
+        return self._listen(call, node, [self._engine_prompt(call, reason), *self.prompt(call)], meant=_RETRY[reason])
 
-    def _listen(self, call: Call, node: _Listening, say: list[Utterance], entered: tuple[str, ...] = ()) -> Step:
+    def _listen(self, call: Call, node: _Listening, say: list[Utterance], entered: tuple[str, ...] = (),
+                meant: str = "") -> Step:
         speech = isinstance(node, QuestionNode)
         lang = self.menu.languages[call.lang]
         hints = tuple(lang.yes + lang.no) if speech else ()
-        return Step(tuple(say), Listen(self.menu.timeout(node), speech, call.lang, hints), call.node, entered)
+        return Step(tuple(say), Listen(self.menu.timeout(node), speech, call.lang, hints), call.node, entered, meant)
 
-    def _fire(self, call: Call, trigger: str, now: dt.datetime, say: list[Utterance]) -> Step:
+    def _fire(self, call: Call, trigger: str, now: dt.datetime, say: list[Utterance], meant: str) -> Step:
         self.machine.events[trigger].trigger(call)
-        return self._arrive(call, now, say)
+        return self._arrive(call, now, say, meant)
 
-    def _arrive(self, call: Call, now: dt.datetime, say: list[Utterance]) -> Step:
+    def _arrive(self, call: Call, now: dt.datetime, say: list[Utterance], meant: str = "") -> Step:
         """Enter call.node and keep going until the caller must answer or the call leaves us."""
         entered: list[str] = []
         for _ in range(MAX_CHAIN):
@@ -280,16 +289,17 @@ class Engine:
                     self.machine.events["closed"].trigger(call)
                     continue
                 say.extend(self.prompt(call))
-                return Step(tuple(say), Transfer(node.to, self.menu.settings.ring_timeout), call.node, tuple(entered))
+                return Step(tuple(say), Transfer(node.to, self.menu.settings.ring_timeout), call.node, tuple(entered),
+                            meant)
             say.extend(self.prompt(call))
             if isinstance(node, HangupNode):
                 call.ended = True
-                return Step(tuple(say), End(), call.node, tuple(entered))
+                return Step(tuple(say), End(), call.node, tuple(entered), meant)
             if isinstance(node, EligibilityNode):
                 say.extend(self._explanation(call.node, call.lang, tuple(sorted(call.answers.items())),
                                              self._today(now)))
             if isinstance(node, (MessageNode, EligibilityNode)):
                 self.machine.events["next"].trigger(call)
                 continue
-            return self._listen(call, node, say, tuple(entered))
+            return self._listen(call, node, say, tuple(entered), meant)
         raise RuntimeError(f"more than {MAX_CHAIN} nodes without input from {call.node}")

@@ -7,9 +7,9 @@ protocol, `ivr.voice.Voice`, takes new prompt audio there and builds a new menu'
 A file with errors is refused, its problems logged once with file:line, and the last good
 menu keeps serving.
 
-Every good revision is saved in the archive folder as `<digest>.yaml`, and `current`
-there names the newest one a worker took from the file. The archive is what keeps the
-line up and the workers in step:
+Every good revision is saved in the archive (`ivr.archive`: a folder of the machine's,
+or the database every machine shares), and its `current` pointer names the newest one a
+worker took from the file. The archive is what keeps the line up and the workers in step:
 
 * a call carries the revision it began on; `find(revision)` finds that menu again,
   from memory or the archive, so it finishes on its own version in any worker;
@@ -27,7 +27,6 @@ import hashlib
 import logging
 import os
 import re
-import tempfile
 import threading
 import time
 import weakref
@@ -36,13 +35,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .archive import Archive, FolderArchive, default_folder
 from .engine import Engine
 from .errors import MenuError, Problem
 from .loader import check_text
 
 log = logging.getLogger("ivr.live")
 KEEP = 16  # revisions kept in memory for calls in progress
-POINTER = "current"  # the archive's file naming its newest good revision
 _DIGEST = re.compile(r"[0-9a-f]{8}")
 
 
@@ -76,24 +75,17 @@ def _read(path: Path) -> str:
         raise MenuError([Problem(str(path), 0, f"cannot read the menu file: {reason}")]) from None
 
 
-def default_archive(path: Path) -> Path:
-    """A folder of this user's only (nobody else can plant a menu in it), one per menu file."""
-    owner = f"ivr-menus-{os.getuid()}" if hasattr(os, "getuid") else "ivr-menus"
-    return Path(tempfile.gettempdir()) / owner / hashlib.sha256(str(path.resolve()).encode()).hexdigest()[:12]
-
-
 class MenuStore:
     """The menu revisions of one service: the one in service and those calls began on.
 
     `interval` 0 starts no watcher: whoever holds the store calls `refresh()` (tests, tools)."""
 
-    def __init__(self, path: Path, archive: Path | None = None, interval: float = 1.0) -> None:
+    def __init__(self, path: Path, archive: Archive | None = None, interval: float = 1.0) -> None:
         self.path = path
         self.interval = interval
-        self.archive = archive or default_archive(path)
+        self.archive = archive or FolderArchive(default_folder(path))
         self.refused: list[str] = []
         """The errors of the file on disk when it is not what is served (empty when it is)."""
-        self.archive_problem = self._prepare_archive()
         self._lock = threading.Lock()  # the watcher's: one refresh at a time
         self._rebuild = threading.Lock()  # a revision wanted by a call is built from the archive once
         self._revisions: OrderedDict[str, Revision] = OrderedDict()
@@ -104,6 +96,12 @@ class MenuStore:
         self._current = self._first()
         if interval > 0:  # gunicorn --preload: workers are forked from a master that has loaded the app
             os.register_at_fork(after_in_child=functools.partial(_forked, weakref.ref(self)))
+
+    @property
+    def archive_problem(self) -> str:
+        """"" while revisions can be saved, else why not (calls may then have to continue on
+        another revision when a worker restarts)."""
+        return self.archive.problem
 
     # -- what the webhooks use (never loads the file: the watcher does) -----------------
     def current(self) -> Revision:
@@ -167,10 +165,10 @@ class MenuStore:
             log.info("menu %s now in service (was %s)", revision.id, self._current.id)
         self._current = revision
         if self._stat() == self._stamp:  # not overtaken by a newer save while it was built
-            self._publish(_digest(text))
+            self.archive.point(_digest(text))
 
     def _follow_pointer(self) -> None:
-        digest = self._pointer()
+        digest = self.archive.pointer()
         if digest is None or digest == self._followed or self._current.id.endswith("+" + digest):
             return
         self._followed = digest  # tried once: one that cannot be built here is not rebuilt every second
@@ -187,7 +185,7 @@ class MenuStore:
         try:
             text = _read(self.path)
             revision = self._load(text)
-            self._publish(_digest(text))
+            self.archive.point(_digest(text))
             return revision
         except MenuError as exc:
             fallback = self._newest_archived()
@@ -195,74 +193,34 @@ class MenuStore:
                 raise
             self.refused = [str(p) for p in exc.problems if p.severity == "error"]
             log.critical("%s cannot be served; serving %s from the archive %s until it is fixed:\n%s",
-                         self.path, fallback.id, self.archive, "\n".join(self.refused))
+                         self.path, fallback.id, self.archive.where, "\n".join(self.refused))
             return fallback
 
     def _newest_archived(self) -> Revision | None:
-        named = self._pointer()
+        named = self.archive.pointer()
         if named is not None and (revision := self._archived(named)) is not None:
             return revision
-        try:
-            saved = sorted(self.archive.glob("*.yaml"), key=lambda p: p.stat().st_mtime_ns, reverse=True)
-        except OSError:
-            return None
-        for path in saved[:KEEP]:
-            if (revision := self._archived(path.stem)) is not None:
+        for digest in self.archive.newest(KEEP):
+            if (revision := self._archived(digest)) is not None:
                 return revision
         return None
 
     # -- the archive ------------------------------------------------------------------
-    def _prepare_archive(self) -> str:
-        """"" when revisions can be saved, else why not (logged: calls may then have to
-        continue on another revision when a worker restarts)."""
-        try:
-            self.archive.mkdir(mode=0o700, parents=True, exist_ok=True)
-            probe = self.archive / f".probe.{os.getpid()}"
-            probe.write_bytes(b"")
-            probe.unlink()
-            return ""
-        except OSError as exc:
-            problem = f"cannot write the menu archive {self.archive}: {exc.strerror or exc}"
-            log.error("%s; a call may have to continue on another revision when its worker restarts "
-                      "(set IVR_MENU_ARCHIVE to a writable folder)", problem)
-            return problem
-
     def _archived(self, digest: str) -> Revision | None:
         if not _DIGEST.fullmatch(digest):
             return None
+        text = self.archive.text(digest)
+        if text is None or _digest(text) != digest:
+            return None
         try:
-            text = (self.archive / f"{digest}.yaml").read_text(encoding="utf-8")
-            if _digest(text) != digest:
-                return None
             return self._remember(_build(text, str(self.path)))
-        except (MenuError, OSError, UnicodeDecodeError):
+        except MenuError:
             return None
-
-    def _pointer(self) -> str | None:
-        try:
-            return (self.archive / POINTER).read_text(encoding="ascii").strip()
-        except (OSError, UnicodeDecodeError):
-            return None
-
-    def _publish(self, digest: str) -> None:
-        if self._pointer() != digest:
-            self._save(POINTER, digest)
 
     def _load(self, text: str) -> Revision:
         revision = self._remember(_build(text, str(self.path)))
-        if not (self.archive / f"{_digest(text)}.yaml").exists():
-            self._save(f"{_digest(text)}.yaml", text)
+        self.archive.save(_digest(text), revision.id, text)
         return revision
-
-    def _save(self, name: str, text: str) -> None:
-        """Written whole, then renamed: another worker never reads half a file."""
-        target = self.archive / name
-        partial = target.with_name(f".{name}.{os.getpid()}.tmp")
-        try:
-            partial.write_text(text, encoding="utf-8")
-            os.replace(partial, target)
-        except OSError as exc:
-            log.warning("cannot save %s in the menu archive: %s", name, exc)
 
     def _stat(self) -> tuple[int, int]:
         try:

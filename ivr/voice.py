@@ -34,9 +34,10 @@ from urllib.parse import quote
 
 from .audio import MANIFEST, default_prompts_dir, playable
 from .config import DEFAULTS
-from .engine import Call, DialOutcome, Input, Listen, Press, Silence, Speak, Step, Transfer
+from .engine import Call, DialOutcome, End, Input, Listen, Press, Silence, Speak, Step, Transfer
 from .live import KEEP, MenuStore, Revision
 from .menu import KEYS, LISTENING, Menu
+from .records import Ending, Move, Sink, Visit
 from .state import StateCodec
 from .twiml import Audio, Renderer, apology
 
@@ -53,6 +54,7 @@ MAX_RESTARTS = 2   # a call that fails a third time is apologised to and ended
 EMPTY = '<?xml version="1.0" encoding="UTF-8"?><Response />'
 REJECT = '<?xml version="1.0" encoding="UTF-8"?><Response><Reject /></Response>'
 _RESTARTS = re.compile(r"[0-9]{1,3}")  # ASCII digits only: str.isdigit() takes "²", which int() refuses
+_SECONDS = re.compile(r"[0-9]{1,7}")
 _PLAIN = re.compile(r"[A-Za-z0-9_.:/+-]*")  # a logged value that needs no quotes
 
 
@@ -91,17 +93,20 @@ def logged(value: str, limit: int = 64) -> str:
     return value if _PLAIN.fullmatch(value) else json.dumps(value)
 
 
-Advance = Callable[[Call, Revision, Mapping[str, str], dt.datetime], tuple[str, Step]]
+Advance = Callable[[Call, Revision, Mapping[str, str], dt.datetime], tuple[str, list[Move]]]
 
 
 class Voice:
-    """The webhooks of one service: its menus (`store`), clock, state codec and audio."""
+    """The webhooks of one service: its menus (`store`), clock, state codec, audio, and where
+    call records go (`records`, e.g. an `ivr.recorder.Recorder`; None keeps none)."""
 
-    def __init__(self, store: MenuStore, clock: Clock, codec: StateCodec, log_key: bytes, prompts: Path) -> None:
+    def __init__(self, store: MenuStore, clock: Clock, codec: StateCodec, log_key: bytes, prompts: Path,
+                 records: Sink | None = None) -> None:
         self.store = store
         self.clock = clock
         self.codec = codec
         self.prompts = prompts
+        self.records = records
         self._log_key = log_key
         self._audio_stamp: tuple[int, ...] = ()
         self._audio_failed: tuple[int, ...] | None = None
@@ -110,12 +115,13 @@ class Voice:
         store.on_refresh(self.prepare)  # outside any caller's webhook: each worker's watcher
 
     @classmethod
-    def local(cls, menu_path: Path, clock: Clock) -> Voice:
-        """A service of this process only, for staff tools (`ivr sim --in-process`, `ivr test`):
-        a secret of its own, and no watcher (the tool's menu does not change under it)."""
+    def local(cls, menu_path: Path, clock: Clock, records: Sink | None = None) -> Voice:
+        """A service of this process only, for staff tools (`ivr sim --in-process`, `ivr test`,
+        `ivr records simulate`): a secret of its own, and no watcher (the tool's menu does not
+        change under it)."""
         secret = secrets.token_hex(16)
         return cls(MenuStore(menu_path, interval=0), clock, StateCodec(secret, DEFAULTS["STATE_MAX_AGE"]), secret.encode(),
-                   default_prompts_dir(menu_path))
+                   default_prompts_dir(menu_path), records)
 
     @property
     def menu(self) -> Menu:
@@ -126,14 +132,19 @@ class Voice:
         """A caller's number as it may appear in logs: a keyed hash, never the number."""
         return hmac.new(self._log_key, number.encode(), hashlib.sha256).hexdigest()[:12] if number else "-"
 
+    def call_key(self, call_sid: str) -> str:
+        """A call as its records know it: a keyed hash of the CallSid (which Twilio's logs tie to a number)."""
+        return hmac.new(self._log_key, b"call:" + call_sid[:64].encode(), hashlib.sha256).hexdigest()[:24]
+
     # -- the webhooks -----------------------------------------------------------------
     def incoming(self, hook: Webhook) -> str:
         """A new call; `?lang=en` skips the language choice (e.g. for a number advertised to English speakers)."""
         revision = self.store.current()
         lang = hook.query.get("lang")
         engine = revision.engine
-        call, step = engine.start(self._now(hook), lang if lang in engine.menu.languages else None)
-        return self._respond(hook, revision, "start", call, step, _restarts_asked(hook))
+        now = self._now(hook)
+        call, step = engine.start(now, lang if lang in engine.menu.languages else None)
+        return self._respond(hook, revision, "start", call, [Move(None, None, None, step)], _restarts_asked(hook), now)
 
     def gather(self, hook: Webhook) -> str:
         """A key, speech, or (via the <Redirect> after a <Gather>) silence."""
@@ -144,11 +155,14 @@ class Voice:
         return self._resume(hook, _dialled, listening=False)
 
     def status(self, hook: Webhook) -> str:
-        """The call-status callback: the end of a call, logged."""
+        """The call-status callback: the end of a call, logged and recorded."""
         values = hook.params
-        log.info("call=%s caller=%s status=%s duration=%s", logged(values.get("CallSid", "")),
-                 self.pseudonym(values.get("From", "")), logged(values.get("CallStatus", ""), 32),
-                 logged(values.get("CallDuration", ""), 16))
+        sid, duration = values.get("CallSid", ""), values.get("CallDuration", "")
+        log.info("call=%s caller=%s status=%s duration=%s", logged(sid), self.pseudonym(values.get("From", "")),
+                 logged(values.get("CallStatus", ""), 32), logged(duration, 16))
+        if self.records is not None and sid:
+            seconds = int(duration) if _SECONDS.fullmatch(duration) else None
+            self.records.add(Ending(self.call_key(sid), self._now(hook), values.get("CallStatus", ""), seconds))
         return EMPTY
 
     def apologise(self, hook: Webhook) -> str:
@@ -161,6 +175,11 @@ class Voice:
         again = None
         if restarts <= MAX_RESTARTS:
             again = f"{hook.root}/voice?restarts={restarts}" + (f"&lang={quote(lang)}" if lang else "")
+        elif saved is not None and self.records is not None:  # the call ends here: say so in its record
+            call = saved[0]
+            revision = self.store.find(call.revision) or self.store.current()
+            step = Step((), End(), call.node)
+            self._record(hook, revision, False, call, [Move(None, None, None, step)], self._now(hook), fault=True)
         return apology(menu, again, lang if lang in menu.languages else None)
 
     # -- audio ------------------------------------------------------------------------
@@ -215,8 +234,8 @@ class Voice:
         call, restarts, revision = restored
         if isinstance(revision.engine.menu.nodes[call.node], LISTENING) != listening:
             return self._restart(hook, now)
-        what, step = advance(call, revision, hook.params, now)
-        return self._respond(hook, revision, what, call, step, restarts)
+        what, moves = advance(call, revision, hook.params, now)
+        return self._respond(hook, revision, what, call, moves, restarts, now)
 
     def _restore(self, hook: Webhook) -> tuple[Call, int, Revision] | None:
         """The call's state and the menu revision it began on, or None if the state is lost.
@@ -242,18 +261,29 @@ class Voice:
         revision = self.store.current()
         readable = self.codec.load(hook.query.get("s", ""), hook.params.get("CallSid", ""))
         call, step = revision.engine.restart(now, readable[0].lang if readable else None)
-        return self._respond(hook, revision, "restart", call, step, 0)
+        return self._respond(hook, revision, "restart", call, [Move(None, None, None, step)], 0, now)
 
-    def _respond(self, hook: Webhook, revision: Revision, what: str, call: Call, step: Step, restarts: int) -> str:
-        """Log the step, keep the call's state in the next URLs, and answer with its TwiML."""
+    def _respond(self, hook: Webhook, revision: Revision, what: str, call: Call, moves: list[Move], restarts: int,
+                 now: dt.datetime) -> str:
+        """Log and record the step, keep the call's state in the next URLs, and answer with its TwiML."""
         values = hook.params
         sid = values.get("CallSid", "")
+        step = moves[-1].step
         if log.isEnabledFor(logging.INFO):
             log.info("call=%s caller=%s revision=%s %s -> %s %s", logged(sid), self.pseudonym(values.get("From", "")),
                      logged(call.revision), what, step.node, type(step.action).__name__.lower())
+        if self.records is not None and sid:
+            self._record(hook, revision, what in ("start", "restart"), call, moves, now)
         token = self.codec.dump(call, sid, restarts=restarts) if isinstance(step.action, (Listen, Transfer)) else ""
         renderer = self.renderer(revision)
         return renderer.render(step, hook.root, token, hook.media() if renderer.audio else "")
+
+    def _record(self, hook: Webhook, revision: Revision, start: bool, call: Call, moves: list[Move], now: dt.datetime,
+                fault: bool = False) -> None:
+        assert self.records is not None
+        values = hook.params
+        self.records.add(Visit(self.call_key(values.get("CallSid", "")), self.pseudonym(values.get("From", "")), now,
+                               call.lang, dict(call.answers), revision.id, revision.engine.menu, moves, start, fault))
 
 
 ROUTES: dict[str, Callable[[Voice, Webhook], str]] = {
@@ -261,18 +291,23 @@ ROUTES: dict[str, Callable[[Voice, Webhook], str]] = {
 """The webhooks, by path (the web layer serves them; `ivr.wire.voice_transport` calls them)."""
 
 
-def _heard(call: Call, revision: Revision, values: Mapping[str, str], now: dt.datetime) -> tuple[str, Step]:
-    events = _inputs(values)
+def _heard(call: Call, revision: Revision, values: Mapping[str, str], now: dt.datetime) -> tuple[str, list[Move]]:
+    events, moves = _inputs(values), []
     for event in events:  # type-ahead: several keys in one request, until the call stops listening
+        node = call.node
         step = revision.engine.step(call, event, now)
+        moves.append(Move(node, _VIA[type(event)], event.key if isinstance(event, Press) else None, step))
         if not isinstance(step.action, Listen):
             break
-    return type(events[0]).__name__.lower(), step
+    return type(events[0]).__name__.lower(), moves
 
 
-def _dialled(call: Call, revision: Revision, values: Mapping[str, str], now: dt.datetime) -> tuple[str, Step]:
-    answered = values.get("DialCallStatus", "") in ("completed", "answered")
-    return "dial-" + ("answered" if answered else "unanswered"), revision.engine.step(call, DialOutcome(answered), now)
+def _dialled(call: Call, revision: Revision, values: Mapping[str, str], now: dt.datetime) -> tuple[str, list[Move]]:
+    status = values.get("DialCallStatus", "")
+    answered = status in ("completed", "answered")
+    node = call.node
+    step = revision.engine.step(call, DialOutcome(answered), now)
+    return "dial-" + ("answered" if answered else "unanswered"), [Move(node, "dial", None, step, status[:16] or None)]
 
 
 def _inputs(values: Mapping[str, str]) -> list[Input]:
@@ -283,6 +318,9 @@ def _inputs(values: Mapping[str, str]) -> list[Input]:
         return [Press(key) for key in digits]
     speech = values.get("SpeechResult", "").strip()[:MAX_SPEECH]
     return [Speak(speech)] if speech else [Silence()]
+
+
+_VIA: dict[type, str] = {Press: "key", Speak: "speech", Silence: "silence"}
 
 
 def _restarts_asked(hook: Webhook) -> int:

@@ -7,7 +7,7 @@ would put the caller's number and speech in every access log's URL):
     /voice/dial      each <Dial>'s action: whether staff answered
     /voice/status    the call-status callback (logs the end of a call)
     /audio/<lang>/<prompt>.wav   prompt audio for <Play> (not a webhook: unsigned, cacheable)
-    /health          JSON: the menu in service, and whether the file on disk is refused
+    /health          JSON: the menu in service, whether the file on disk is refused, the call records
 
 This module reads HTTP: Twilio's form, our URL's query, the signature, the proxy's
 headers. What a webhook means is `ivr.voice`'s business.
@@ -34,10 +34,13 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wsgi import get_content_length
 
+from .archive import Archive, FolderArchive, default_folder
 from .audio import default_prompts_dir
 from .config import DEFAULTS, coerce, state_secret
+from .database import Database, DatabaseArchive
 from .live import MenuStore
 from .menu import default_menu_path
+from .recorder import Recorder
 from .signatures import Signatures, TwilioParams, signed_url
 from .state import StateCodec
 from .voice import CHECKED_URL_HEADER, REJECT, ROUTES, TIME_HEADER, Clock, Voice, Webhook, asked_time, logged
@@ -116,7 +119,13 @@ def create_app(menu_path: str | None = None, *, clock: Clock | None = None,
     cfg = app.config
     coerce(cfg)
     path = Path(menu_path or cfg["MENU"] or default_menu_path())
-    store = MenuStore(path, Path(cfg["MENU_ARCHIVE"]) if cfg["MENU_ARCHIVE"] else None, cfg["MENU_CHECK_INTERVAL"])
+    db = Database(cfg["DATABASE_URL"])
+    archive: Archive
+    if cfg["DATABASE_URL"]:  # every machine on this database shares the revisions
+        archive = DatabaseArchive(db, path.name)
+    else:
+        archive = FolderArchive(Path(cfg["MENU_ARCHIVE"]) if cfg["MENU_ARCHIVE"] else default_folder(path))
+    store = MenuStore(path, archive, cfg["MENU_CHECK_INTERVAL"])
     menu = store.current().engine.menu
     secret = state_secret(cfg)
     token, shared = cfg["TWILIO_AUTH_TOKEN"], cfg["TWILIO_SHARED_KEY"]
@@ -124,7 +133,8 @@ def create_app(menu_path: str | None = None, *, clock: Clock | None = None,
         app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
     zone = ZoneInfo(menu.menu.timezone)
     voice = Voice(store, clock or (lambda: dt.datetime.now(zone)), StateCodec(secret, cfg["STATE_MAX_AGE"]),
-                  secret.encode(), Path(cfg["PROMPTS"]) if cfg["PROMPTS"] else default_prompts_dir(path))
+                  secret.encode(), Path(cfg["PROMPTS"]) if cfg["PROMPTS"] else default_prompts_dir(path),
+                  Recorder(db) if cfg["RECORDS"] else None)
     service = Service(voice, Signatures(token, shared) if token or shared else None,
                       cfg["PUBLIC_URL"], cfg["ALLOW_CLOCK_HEADER"])
     app.extensions["ivr"] = service
@@ -238,6 +248,8 @@ def _health(service: Service) -> Response:
     store = service.store
     revision = store.current()
     info = revision.engine.menu.menu
+    records = service.voice.records
     return jsonify(status="ok", menu=info.name, version=info.version, revision=revision.id,
                    menu_file=f"refused ({len(store.refused)} error(s), see the log)" if store.refused else "in service",
-                   archive="ok" if not store.archive_problem else "not writable", worker=os.getpid())
+                   archive="ok" if not store.archive_problem else "not writable", worker=os.getpid(),
+                   records=records.health() if isinstance(records, Recorder) else "off")

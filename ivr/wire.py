@@ -166,11 +166,9 @@ class WireLine:
 
     def send(self, event: Input) -> Step:
         if isinstance(event, HangUp):
-            self.post("/voice/status", {**self.base, "CallStatus": "completed"})
-            return Step((), End(), "")
+            return self.hang_up()
         if isinstance(event, DialOutcome):
-            status = "completed" if event.answered else "no-answer"
-            return self._read(self.post(self.dial_action, {**self.base, "DialCallStatus": status}))
+            return self.dialled("completed" if event.answered else "no-answer")
         if isinstance(event, Press):
             return self._read(self.post(self.action, {**self.base, "Digits": event.key}))
         if isinstance(event, Speak):
@@ -178,6 +176,16 @@ class WireLine:
                                                       "Confidence": "0.9"}))
         assert isinstance(event, Silence)
         return self._read(self.post(self.redirect, self.base))
+
+    def dialled(self, status: str) -> Step:
+        """How the transfer ended, as Twilio's DialCallStatus says it (completed, busy, no-answer...)."""
+        return self._read(self.post(self.dial_action, {**self.base, "DialCallStatus": status}))
+
+    def hang_up(self, duration: int | None = None) -> Step:
+        """The call is over: Twilio's status callback, with the call's length when given."""
+        length = {"CallDuration": str(duration)} if duration is not None else {}
+        self.post("/voice/status", {**self.base, "CallStatus": "completed", **length})
+        return Step((), End(), "")
 
     def post(self, path: str, params: dict[str, str]) -> str:
         """The TwiML the service answers to one webhook; a refusal is an error that says why."""

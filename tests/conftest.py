@@ -5,6 +5,7 @@ import are in support.py."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 from functools import cache
 from pathlib import Path
 from typing import Any, Iterator
@@ -17,6 +18,19 @@ from ivr.loader import load_menu
 from ivr.menu import Menu
 from ivr.scenarios import PATHS, Runner, Scenario, ScenarioFileError, load_file
 from ivr.simulator import EngineLine, Event, parse_script, play
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _records_of_the_tests_own(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Every service a test starts (and every `ivr` it runs) keeps its default call records in a
+    folder of the session's, never in the user's own data folder."""
+    saved = os.environ.get("XDG_DATA_HOME")
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("data"))
+    yield
+    if saved is None:
+        os.environ.pop("XDG_DATA_HOME", None)
+    else:
+        os.environ["XDG_DATA_HOME"] = saved
 
 
 @pytest.fixture(scope="session")

@@ -140,7 +140,8 @@ def test_health_reports_the_menu() -> None:
     revision = data.pop("revision")
     assert data.pop("worker") > 0
     assert data == {"status": "ok", "menu": "My Number free dial", "version": "2026.11.1",
-                    "menu_file": "in service", "archive": "ok"}
+                    "menu_file": "in service", "archive": "ok",
+                    "records": {"database": "sqlite", "written": 0, "lost": 0, "queued": 0, "state": "ok"}}
     assert re.fullmatch(r"2026\.11\.1\+[0-9a-f]{8}", revision)
 
 
