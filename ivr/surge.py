@@ -124,7 +124,7 @@ class _Caller:
                 self.tally.hung_up += 1
                 break
             step, moved = self._answer(node, step)
-            if moved and self._node() in self.results:
+            if moved and isinstance(step.action, Listen) and self._node() in self.results:
                 self.tally.points_results += 1
         else:
             self.tally.hung_up += 1
@@ -159,7 +159,7 @@ class _Caller:
         return line.send(Press(rng.choices(keys, weights)[0])), True
 
     def _transfer(self, step: Step) -> Step:
-        desk = self._node() or "?"
+        desk = self._node(transferring=True) or "?"
         self.tally.offered[desk] += 1
         rng = self.rng
         self._wait(rng.uniform(5, 25))
@@ -174,11 +174,10 @@ class _Caller:
         """The caller hears the prompts: time passes by their length."""
         chars = sum(len(u.text) for u in step.say)
         self._wait(chars / (8 if self.lang in ("ja", "zh", "ko") else 15))
-        self._node()
 
-    def _node(self) -> str | None:
+    def _node(self, transferring: bool = False) -> str | None:
         """Where the call is, from the state the service gave it (as any worker would read it)."""
-        url = self.line.dial_action if self.line.dial_action and not self.line.action else self.line.action
+        url = self.line.dial_action if transferring else self.line.action
         token = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query).get("s", [""])[0]
         saved = self.voice.codec.load(token, self.line.sid)
         if saved is None:
