@@ -10,6 +10,7 @@ Calls never notice.
 
 from __future__ import annotations
 
+import atexit
 import collections
 import datetime as dt
 import logging
@@ -35,7 +36,7 @@ class Recorder:
     """The call records of one service. `background=False` writes in the caller's thread,
     a batch at a time and at `flush()` (`ivr records simulate`, tests): nothing is lost there."""
 
-    def __init__(self, db: Database, *, capacity: int = 20000, interval: float = 0.2, background: bool = True) -> None:
+    def __init__(self, db: Database, *, capacity: int = 20000, interval: float = 1.0, background: bool = True) -> None:
         self.db = db
         self.capacity = capacity
         self.interval = interval
@@ -48,6 +49,7 @@ class Recorder:
         self._complained = 0.0
         self._lost_told = 0
         self._lock = threading.Lock()
+        self._prepared: tuple[Any, Any, Any] | None = None
 
     def add(self, item: Item) -> None:
         """Keep `item` for the writer; never blocks, never raises."""
@@ -79,6 +81,7 @@ class Recorder:
             self._writing = os.getpid()
             threading.Thread(target=_write, args=(weakref.ref(self), self.interval), name="ivr-records-writer",
                              daemon=True).start()
+            atexit.register(_last_flush, weakref.ref(self))  # a worker told to stop writes what it holds
 
     def _write_batch(self) -> None:
         queue, batch = self._queue, list[Item]()
@@ -89,13 +92,11 @@ class Recorder:
         try:
             self.db.migrate()
             calls, endings, steps = _rows(batch)
+            statements = self._statements()
             with self.db.engine.begin() as connection:
-                if calls:
-                    connection.execute(_upsert_calls(self.db), calls)
-                if endings:
-                    connection.execute(_upsert_endings(self.db), endings)
-                if steps:
-                    connection.execute(insert(StepRecord), steps)
+                for statement, rows in zip(statements, (calls, endings, steps)):
+                    if rows:
+                        connection.execute(statement, rows)
         except Exception as exc:  # noqa: BLE001 - whatever the database does, calls go on
             self.lost += len(batch)
             self._complain(exc)
@@ -105,6 +106,13 @@ class Recorder:
             log.warning("call records are written to %s again (%d lost while they could not be)",
                         shown(str(self.db.url)), self.lost)
             self.last_error = ""
+
+    def _statements(self) -> tuple[Any, Any, Any]:
+        """The three statements a batch runs, built once: building the upsert's CASEs and
+        finding them in SQLAlchemy's cache cost more than writing a small batch."""
+        if self._prepared is None:
+            self._prepared = (_upsert_calls(self.db), _upsert_endings(self.db), insert(StepRecord))
+        return self._prepared
 
     def _complain(self, exc: Exception) -> None:
         self.last_error = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else ''}"
@@ -127,6 +135,12 @@ def _write(recorder: weakref.ref[Recorder], interval: float) -> None:
         except Exception:  # the thread must outlive any bug
             log.exception("the call records writer failed")
         del live
+
+
+def _last_flush(recorder: weakref.ref[Recorder]) -> None:
+    live = recorder()
+    if live is not None:
+        live.flush()
 
 
 def _rows(batch: list[Item]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, and_, func, select
+from sqlalchemy import DateTime, Select, and_, func, select
 
 from .database import Database
 from .menu import EligibilityNode, Menu, QuestionNode, TransferNode
@@ -66,6 +66,10 @@ def report(db: Database, menu: Menu, since: dt.datetime, until: dt.datetime) -> 
                               .where(StepRecord.kind == "input")
                               .group_by(StepRecord.node, StepRecord.meant, StepRecord.key, StepRecord.via,
                                         StepRecord.detail)).all()
+        previous = func.lag(StepRecord.at, type_=DateTime()).over(partition_by=StepRecord.call_key, order_by=(StepRecord.at, StepRecord.n))
+        timed = steps(StepRecord.node, StepRecord.kind, StepRecord.at, previous.label("before")).subquery()
+        waits = conn.execute(select(timed.c.node, timed.c.at, timed.c.before)
+                             .where(timed.c.kind == "input", timed.c.before.is_not(None))).all()
         closed = conn.execute(steps(func.count(func.distinct(StepRecord.call_key)))
                               .where(StepRecord.kind == "enter", StepRecord.detail == "closed")).scalar_one()
         desks = conn.execute(steps(StepRecord.node, StepRecord.at, CallRecord.started_at)
@@ -90,7 +94,7 @@ def report(db: Database, menu: Menu, since: dt.datetime, until: dt.datetime) -> 
         _by_time("hours", "Calls per hour, by language",
                  [(w.strftime("%Y-%m-%d %H:00"), lang) for w, lang in local], langs),
         _main_menu(menu, inputs),
-        _funnel(menu, entered, inputs, calls),
+        _funnel(menu, entered, inputs, calls, waits),
         _transfers(menu, entered, inputs, desks),
         _points(menu, check_calls, finished_calls, points, inputs),
         _revisions(calls, saved, zone),
@@ -143,12 +147,17 @@ def _global(menu: Menu, key: str) -> str:
     return {keys.operator: "operator", keys.main_menu: "main menu", keys.repeat: "repeat"}.get(key, "?")
 
 
-def _funnel(menu: Menu, entered: dict[str, int], inputs: Sequence[Any], calls: Sequence[Any]) -> Table:
-    """Node by node: who came, how they left, and where they gave up."""
+def _funnel(menu: Menu, entered: dict[str, int], inputs: Sequence[Any], calls: Sequence[Any],
+            waits: Sequence[Any]) -> Table:
+    """Node by node: who came, how they left, where they gave up, and how long callers took
+    there (from the prompt to their key, speech or silence, prompt included)."""
     hung = Counter(last for _, _, outcome, status, last, _ in calls if _ending(outcome, status) == "hung_up")
     left: dict[str, Counter[str]] = defaultdict(Counter)
     for node, meant, key, _via, _detail, n in inputs:
         left[node][f"key {key}" if meant in ("key", "yes", "no") and key else meant or "?"] += n
+    took: dict[str, list[float]] = defaultdict(list)
+    for node, at, before in waits:
+        took[node].append((at - before).total_seconds())
     rows = []
     for name in menu.nodes:
         if not entered.get(name) and not left.get(name):
@@ -157,10 +166,10 @@ def _funnel(menu: Menu, entered: dict[str, int], inputs: Sequence[Any], calls: S
         keys = ", ".join(f"{k.removeprefix('key ')}: {n}" for k, n in sorted(out.items()) if k.startswith("key "))
         speech = out["yes"] + out["no"]
         rows.append([name, entered.get(name, 0), keys, speech, out["silence"], out["wrong_key"], out["unclear"],
-                     out["repeat"], out["give_up"], hung[name]])
-    return Table("funnel", "Node by node: entered, left by each key, retries, hung up there",
+                     out["repeat"], out["give_up"], hung[name], _percentile(sorted(took[name]), 50)])
+    return Table("funnel", "Node by node: entered, left by each key, retries, hung up there, seconds taken",
                  ["node", "entered", "keys", "speech", "silence", "wrong key", "unclear", "repeat", "gave up",
-                  "hung up"], rows)
+                  "hung up", "median s"], rows)
 
 
 def _transfers(menu: Menu, entered: dict[str, int], inputs: Sequence[Any], desks: Sequence[Any]) -> Table:

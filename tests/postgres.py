@@ -78,8 +78,19 @@ class Server:
 def fresh_database(server_url: str) -> str:
     """A new, empty database on the server at `server_url`: its URL."""
     name = f"ivr_test_{uuid.uuid4().hex[:12]}"
+    _admin(server_url, f'CREATE DATABASE "{name}"')
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_database(url: str) -> None:
+    """Drop a database `fresh_database` made, whoever is still connected to it."""
+    parsed = make_url(url)
+    _admin(parsed.set(database="postgres").render_as_string(hide_password=False),
+           f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)')
+
+
+def _admin(server_url: str, statement: str) -> None:
     engine = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with engine.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
+        connection.execute(text(statement))
     engine.dispose()
-    return make_url(server_url).set(database=name).render_as_string(hide_password=False)

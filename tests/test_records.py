@@ -11,8 +11,9 @@ from typing import Any, Iterator
 
 import pytest
 from flask import Flask
-from postgres import Server, fresh_database
+from postgres import Server, drop_database, fresh_database
 from sqlalchemy import create_engine, inspect, select, text
+from gunicorn_server import serve, wait_until
 from support import MENU_PATH, jst
 
 from ivr.database import Database, upgrade
@@ -24,7 +25,7 @@ from ivr.report import report
 from ivr.surge import simulate
 from ivr.tables import Base, CallRecord, MenuRevisionRecord, StepRecord
 from ivr.web import create_app
-from ivr.wire import WireLine, at_time, wsgi_transport
+from ivr.wire import WireLine, at_time, http_transport, wsgi_transport
 
 MONDAY = jst(2026, 12, 7, 10, 0)
 CALLER = "+819012345678"
@@ -45,11 +46,22 @@ def postgres_server() -> Iterator[str]:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty database of each kind."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'records.sqlite3'}"
-    return fresh_database(request.getfixturevalue("postgres_server"))
+        yield f"sqlite:///{tmp_path / 'records.sqlite3'}"
+        return
+    url = fresh_database(request.getfixturevalue("postgres_server"))
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str) -> Iterator[str]:
+    """An empty PostgreSQL database."""
+    url = fresh_database(postgres_server)
+    yield url
+    drop_database(url)
 
 
 def service(url: str, menu: Path = MENU_PATH, **config: Any) -> Flask:
@@ -209,7 +221,8 @@ def test_the_report_counts_what_the_simulation_played(database_url: str) -> None
     assert sum(n for what, n in points.items() if what.startswith("result:")) == tally.points_results
     funnel = {r[0]: r for r in result.table("funnel").rows}
     assert funnel["language"][1] == tally.calls  # every call begins at the language choice
-    assert sum(r[-1] for r in funnel.values()) == tally.hung_up  # each hang-up at one node
+    assert sum(r[9] for r in funnel.values()) == tally.hung_up  # each hang-up at one node
+    assert all(r[10] is None or r[10] >= 0 for r in funnel.values()) and funnel["main"][10] > 0  # seconds taken
     [revision] = result.table("revisions").rows
     assert revision[1] == tally.calls
 
@@ -295,3 +308,46 @@ def test_postgres_is_really_there(postgres_server: str) -> None:
     with engine.connect() as connection:
         assert "PostgreSQL" in connection.execute(text("SELECT version()")).scalar_one()
     engine.dispose()
+
+
+def test_two_machines_on_one_postgres_serve_a_call_across_a_menu_change(postgres_url: str, tmp_path: Path) -> None:
+    """Two gunicorn instances, each with its own copy of the menu (as two machines have), one
+    database: a call hops between them while one of them takes an edited menu, and finishes on
+    the revision it began on; its records from both are one call."""
+    folders = [tmp_path / "one", tmp_path / "two"]
+    for folder in folders:
+        folder.mkdir()
+        shutil.copy(MENU_PATH, folder / "free_dial.yaml")
+    common = {"IVR_DATABASE_URL": postgres_url, "IVR_STATE_SECRET": "machines", "IVR_ALLOW_UNSIGNED": "true",
+              "IVR_ALLOW_CLOCK_HEADER": "true", "IVR_MENU_CHECK_INTERVAL": "0.1"}
+    with serve(folders[0], {**common, "IVR_MENU": str(folders[0] / "free_dial.yaml")}, 1) as one, \
+            serve(folders[1], {**common, "IVR_MENU": str(folders[1] / "free_dial.yaml")}, 1) as two:
+        menu = load_menu(MENU_PATH)
+        to_one, to_two = http_transport(one.base, at=MONDAY), http_transport(two.base, at=MONDAY)
+        call = WireLine(to_one, menu, caller=CALLER)
+        call.start(None)
+        call.send(Press("2"))  # English, on machine one
+        began = one.health()["revision"]
+        edited = (folders[1] / "free_dial.yaml").read_text(encoding="utf-8").replace("Goodbye.", "Goodbye from the edit.")
+        (folders[1] / "free_dial.yaml").write_text(edited, encoding="utf-8")
+        wait_until(lambda: two.health()["revision"] != began, "machine two to take the edit")
+        call.transport = to_two
+        assert isinstance(call.send(Press("2")).action, Transfer)  # lost card, on machine two
+        call.transport = to_one
+        call.dialled("busy")
+        call.transport = to_two
+        goodbye = call.send(Press("2"))
+        said = " ".join(u.text for u in goodbye.say)
+        assert isinstance(goodbye.action, End) and "Goodbye." in said and "from the edit" not in said
+        call.hang_up(80)
+        fresh = WireLine(to_two, menu, caller=CALLER)  # a new call on machine two gets the edit
+        fresh.start("en")
+        assert isinstance(fresh.send(Press("2")).action, Transfer)
+        fresh.dialled("busy")
+        assert "from the edit" in " ".join(u.text for u in fresh.send(Press("2")).say)
+        wait_until(lambda: len(rows(postgres_url, CallRecord)) == 2 and all(
+            r["duration"] for r in rows(postgres_url, CallRecord) if r["revision"] == began), "both calls' records")
+    [hopped] = [r for r in rows(postgres_url, CallRecord) if r["revision"] == began]
+    assert hopped["lang"] == "en" and hopped["outcome"] == "goodbye" and hopped["duration"] == 80
+    revisions = {r["revision"] for r in rows(postgres_url, MenuRevisionRecord)}
+    assert began in revisions and len(revisions) == 2
