@@ -19,8 +19,10 @@ nothing extra. The worst case for a language is the longest time a caller can sp
 before a transfer is answered or the call hangs up, over paths that never come back
 to a place (node, language, retries: answers are left out, or one caller could take the
 questionnaire once per combination of answers). Entering a node always resets its
-retries, so such a path enters each (node, language) once: memoising on the state and
-the set entered makes this longest-simple-path search exact and small (`_longest`).
+retries, so such a path enters each (node, language) once. Over the menu's loops (the
+strongly connected components of its places) this is a longest path in a graph without
+cycles, found in one pass; inside a loop, a search memoised on the state and the places
+entered there (`_longest`), exact up to a bound on its size.
 The silent caller chooses the language (when asked) and then only keeps silent, with
 nobody answering any transfer.
 """
@@ -32,8 +34,8 @@ import datetime as dt
 import re
 import shlex
 import time
-from collections import deque
-from collections.abc import Callable
+from collections import ChainMap, deque
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -115,6 +117,9 @@ class Walk:
     script: str
     end: str
     moment: Moment
+    exact: bool = True
+    """False: a worst case found by a greedy walk where a loop was too rich to try every path
+    (see EXACT_LIMIT): the worst case is at least this long."""
 
 
 @dataclass
@@ -446,43 +451,216 @@ def _dead_ends(graph: _Graph) -> set[State]:
 
 # -- worst case -----------------------------------------------------------------------------
 Best = dict[str, tuple[float, tuple[str, ...], str]]  # per final language: seconds, inputs, end
+Place = tuple[str, str]  # (node, language): a path enters each at most once
+EXACT_LIMIT = 20_000
+"""Memo entries one loop (strongly connected component) may take for its exact worst passage;
+past it, the passage is the longest found by a greedy walk, and the report says "at least"."""
 
 
-def _longest(graph: _Graph) -> Best:
-    """The longest timed path from the start to an end, per language, that never returns to a
-    place (node, language, retries). Entering a node resets its retries, so such a path enters
-    each (node, language) at most once and otherwise only climbs the retries of the node it is
-    in: the rest of the path depends only on the state and the set entered, the memo key."""
-    memo: dict[tuple[State, frozenset[tuple[str, str]]], Best] = {}
+_CLIMB_FIRST = 1e9  # seconds: in the greedy walk, any retry beats any new place
 
-    def best(state: State, entered: frozenset[tuple[str, str]]) -> Best:
-        key = (state, entered)
-        if key in memo:
-            return memo[key]
-        out: Best = {}
-        for edge in graph.edges.get(state, ()):
-            target = edge.target
-            if target is None:
-                found: Best = {state.lang: (0.0, (), edge.end)}
-            elif target == state:
+
+def _place(state: State) -> Place:
+    return state.node, state.lang
+
+
+class _TooRich(Exception):
+    """A loop whose exact worst passage would take more than EXACT_LIMIT."""
+
+
+class _Worst:
+    """The longest timed paths of one graph (see `_longest`)."""
+
+    def __init__(self, graph: _Graph) -> None:
+        self.graph = graph
+        self.states: dict[Place, list[State]] = {}
+        for state in graph.edges:
+            self.states.setdefault(_place(state), []).append(state)
+        for states in self.states.values():
+            states.sort(key=lambda s: -s.retries)  # a place's retries only climb: the highest first
+        self.work = 0
+        self.exact = True
+
+    def components(self, allowed: frozenset[Place]) -> list[list[Place]]:
+        """The strongly connected components of the places in `allowed`, each before any
+        component it can be reached from (Tarjan's algorithm, iterative: a menu may be deeper
+        than Python's stack)."""
+        succ: dict[Place, list[Place]] = {}
+        for here in allowed:
+            succ[here] = [there for state in self.states.get(here, ()) for edge in self.graph.edges[state]
+                          if edge.target is not None and (there := _place(edge.target)) != here and there in allowed]
+        index: dict[Place, int] = {}
+        low: dict[Place, int] = {}
+        on_stack: set[Place] = set()
+        stack: list[Place] = []
+        found: list[list[Place]] = []
+        for root in sorted(allowed):
+            if root in index:
                 continue
-            elif target.node == state.node and target.lang == state.lang and target.retries > state.retries:
-                found = best(target, entered)
-            elif (target.node, target.lang) in entered:
-                continue
-            else:
-                found = best(target, entered | {(target.node, target.lang)})
-            for lang, (seconds, tokens, end) in found.items():
-                total = edge.seconds + seconds
-                if lang not in out or total > out[lang][0]:
-                    out[lang] = (total, (edge.token, *tokens), end)
-        memo[key] = out
+            work = [(root, 0)]
+            while work:
+                place, i = work.pop()
+                if i == 0:
+                    index[place] = low[place] = len(index)
+                    stack.append(place)
+                    on_stack.add(place)
+                children = succ[place]
+                if i > 0:
+                    low[place] = min(low[place], low[children[i - 1]])
+                while i < len(children) and children[i] in index:
+                    if children[i] in on_stack:
+                        low[place] = min(low[place], index[children[i]])
+                    i += 1
+                if i < len(children):
+                    work += [(place, i + 1), (children[i], 0)]
+                    continue
+                if low[place] == index[place]:
+                    component: list[Place] = []
+                    while not component or component[-1] != place:
+                        component.append(stack.pop())
+                        on_stack.discard(component[-1])
+                    found.append(component)
+        return found
+
+    def passage(self, allowed: frozenset[Place], known: MutableMapping[State, Best], wanted: list[State],
+                depth: int = 0) -> dict[State, Best]:
+        """The longest ways on from each of `wanted` (states just entered), through the places
+        in `allowed` (none of them entered yet) and out to `known` ones (a state missing from
+        `known` is in a place already entered). A component of several places is entered at
+        one of them, which the rest of the path cannot enter again: the longest ways through
+        the others are the same problem, one place smaller."""
+        self.work += len(allowed)
+        if depth and self.work > EXACT_LIMIT:
+            raise _TooRich
+        components = self.components(allowed)
+        number = {place: i for i, places in enumerate(components) for place in places}
+        entries: dict[int, list[State]] = {}
+        for place in allowed:
+            for state in self.states.get(place, ()):
+                for edge in self.graph.edges[state]:
+                    if edge.target is not None and (there := _place(edge.target)) in allowed \
+                            and number[there] != number[place]:
+                        entries.setdefault(number[there], []).append(edge.target)
+        for state in wanted:
+            entries.setdefault(number[_place(state)], []).append(state)
+        lower: dict[State, Best] = {}  # the components already done: reachable, never entered
+        for i, places in enumerate(components):
+            current: dict[State, Best] = {}
+            through: dict[Place, dict[State, Best]] = {}
+            rest = frozenset(places)
+            for entry in dict.fromkeys(entries.get(i, ())):
+                here = _place(entry)
+                if here not in through:
+                    if depth == 0:
+                        self.work = 0  # each loop of the menu gets the whole bound
+                    try:
+                        inside = self._inside(here, rest, ChainMap(lower, known), depth)
+                    except _TooRich:
+                        if depth:
+                            raise
+                        self.exact = False
+                        current.update(self.greedy(rest, ChainMap(lower, known), entries[i]))
+                        break
+                    through[here] = self._climbs(here, ChainMap(inside, lower, known))
+                current[entry] = through[here][entry]
+            lower.update(current)
+        return {state: lower[state] for state in wanted}
+
+    def _inside(self, here: Place, places: frozenset[Place], known: MutableMapping[State, Best],
+                depth: int) -> dict[State, Best]:
+        """The longest ways on from the states of `places` that `here` leads to, `here` entered."""
+        if len(places) == 1:
+            return {}
+        others = places - {here}
+        targets = [edge.target for state in self.states[here] for edge in self.graph.edges[state]
+                   if edge.target is not None and _place(edge.target) in others]
+        return self.passage(others, known, list(dict.fromkeys(targets)), depth + 1)
+
+    def _climbs(self, here: Place, known: MutableMapping[State, Best]) -> dict[State, Best]:
+        """The longest way on from each state of `here`: climbing its retries, or leaving for
+        a state of `known`."""
+        out: dict[State, Best] = {}
+        for state in self.states[here]:  # the highest retries first: what a climb leads to is known
+            best: Best = {}
+            for edge in self.graph.edges[state]:
+                target = edge.target
+                if target is None:
+                    _add(best, edge, {state.lang: (0.0, (), edge.end)})
+                elif _place(target) == here:
+                    if target != state and target.retries > state.retries:
+                        _add(best, edge, out[target])
+                elif target in known:
+                    _add(best, edge, known[target])
+            out[state] = best
         return out
 
+    def greedy(self, places: frozenset[Place], known: MutableMapping[State, Best], entries: list[State]) -> dict[State, Best]:
+        """A long way from each entry of a loop too rich to search: climb the retries of the place
+        the walk is in, then walk on into the place not yet entered where the edge and the
+        retries there take longest; at each state weigh every way out of the loop (or to the
+        end). Linear in the states of the loop."""
+        stays = {}
+        for place in places:
+            stays.update({s: max((b[0] for b in v.values()), default=0.0) for s, v in self._climbs(place, {}).items()})
+        found: dict[State, Best] = {}
+        for entry in dict.fromkeys(entries):
+            out: Best = {}
+            state, entered = entry, {_place(entry)}
+            seconds, tokens = 0.0, tuple[str, ...]()
+            while True:
+                step: tuple[float, Edge] | None = None
+                for edge in self.graph.edges.get(state, ()):
+                    target = edge.target
+                    if target is not None and _place(target) in places:
+                        climb = _place(target) == _place(state)
+                        if climb and target.retries <= state.retries or not climb and _place(target) in entered:
+                            continue
+                        weight = edge.seconds + stays[target] + (_CLIMB_FIRST if climb else 0.0)
+                        if step is None or weight > step[0]:
+                            step = (weight, edge)
+                        continue
+                    later = {state.lang: (0.0, (), edge.end)} if target is None else known.get(target)
+                    for lang, (more, rest, end) in (later or {}).items():
+                        total = seconds + edge.seconds + more
+                        if lang not in out or total > out[lang][0]:
+                            out[lang] = (total, tokens + (edge.token, *rest), end)
+                if step is None:
+                    break
+                edge = step[1]
+                assert edge.target is not None
+                state = edge.target
+                entered.add(_place(state))
+                seconds, tokens = seconds + edge.seconds, tokens + (edge.token,)
+            found[entry] = out
+        return found
+
+
+def _longest(graph: _Graph) -> tuple[Best, bool]:
+    """The longest timed path from the start to an end, per language, that never returns to a
+    place (node, language, retries), and whether it is exact. Entering a node resets its
+    retries, so such a path enters each (node, language) at most once and otherwise only
+    climbs the retries of the node it is in.
+
+    Over the components of the places' graph, taken from the last to the first, a path that
+    leaves a component never comes back, so the longest way on from a state that enters one
+    depends on that state alone: one pass, as in a graph without cycles. Inside a loop the
+    place it was entered at is then closed, and the rest is the same problem, smaller
+    (`_Worst.passage`): polynomial for the loops menus have (a key back to the main menu, a
+    question that returns), exponential for a mesh of loops, so bounded by EXACT_LIMIT; a
+    loop past it gets a greedy walk, and the report says "at least"."""
     if graph.start is None:
-        return {}
-    found = best(graph.start, frozenset({(graph.start.node, graph.start.lang)}))
-    return {lang: (graph.start_seconds + s, tokens, end) for lang, (s, tokens, end) in found.items()}
+        return {}, True
+    worst = _Worst(graph)
+    found = worst.passage(frozenset(worst.states), {}, [graph.start])[graph.start]
+    return {lang: (graph.start_seconds + s, tokens, end) for lang, (s, tokens, end) in found.items()}, worst.exact
+
+
+def _add(out: Best, edge: Edge, found: Best) -> None:
+    """Keep, per language, the longer of what `out` has and `edge` followed by `found`."""
+    for lang, (seconds, tokens, end) in found.items():
+        total = edge.seconds + seconds
+        if lang not in out or total > out[lang][0]:
+            out[lang] = (total, (edge.token, *tokens), end)
 
 
 # -- the check --------------------------------------------------------------------------------
@@ -507,8 +685,9 @@ def check(menu: Menu, progress: Progress | None = None) -> Report:
         report.steps += graph.steps
         for state in graph.edges:
             languages[state.lang].states += 1
-        for lang, (seconds, tokens, end) in _longest(graph).items():
-            _keep_longest(languages[lang], "worst", Walk(seconds, _join(tokens), end, moment))
+        longest, exact = _longest(graph)
+        for lang, (seconds, tokens, end) in longest.items():
+            _keep_longest(languages[lang], "worst", Walk(seconds, _join(tokens), end, moment, exact))
         _silent_checks(explorer, graph, report)
     for name in menu.nodes:
         if name not in explorer.seen:
@@ -596,7 +775,8 @@ def _join(tokens: tuple[str, ...]) -> str:
 def _walk_text(walk: Walk | None, reached: bool = True) -> str:
     if walk is None:
         return "never ends (see the problems)" if reached else "-"
-    return f"{walk.seconds:4.0f} s  {walk.moment.label}, {walk.end}: {walk.script or '(no input)'}"
+    bound = "" if walk.exact else "at least "
+    return f"{bound}{walk.seconds:4.0f} s  {walk.moment.label}, {walk.end}: {walk.script or '(no input)'}"
 
 
 def format_report(report: Report) -> str:
@@ -621,7 +801,7 @@ def format_report(report: Report) -> str:
 def _walk_json(walk: Walk | None) -> dict[str, object] | None:
     if walk is None:
         return None
-    return {"seconds": round(walk.seconds, 1), "script": walk.script, "end": walk.end,
+    return {"seconds": round(walk.seconds, 1), "exact": walk.exact, "script": walk.script, "end": walk.end,
             "moment": walk.moment.label, "at": walk.moment.at.isoformat(timespec="minutes")}
 
 

@@ -5,13 +5,27 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from support import MENU_PATH
 
-from ivr.check import UNCLEAR, Report, check, format_report, moments, speech_seconds
+from bench.synthetic import synthetic_menu
+from ivr.check import (
+    UNCLEAR,
+    Report,
+    State,
+    _Explorer,
+    _Graph,
+    _longest,
+    check,
+    format_report,
+    moments,
+    report_json,
+    speech_seconds,
+)
 from ivr.cli import cli
 from ivr.engine import Call, DialOutcome, End, Engine, Input, Listen, Press, Silence, Speak, Transfer
 from ivr.loader import check_text, load_menu
@@ -272,3 +286,83 @@ def test_report_text_names_every_language(free_dial: Report) -> None:
         assert entry.worst is not None and entry.silent is not None
         assert lines[at + 1].startswith("  worst case ") and lines[at + 1].endswith(f": {entry.worst.script}")
         assert lines[at + 2].startswith("  silent caller ") and lines[at + 2].endswith(f": {entry.silent.script}")
+
+
+# -- the worst case, against the search `ivr check` made before it took loops apart -----------
+def reference_longest(graph: _Graph) -> dict[str, tuple[float, tuple[str, ...], str]]:
+    """The exponential search check used until issue 16, kept as it was (recursive, memoised on
+    the state and every place entered), to show the polynomial one gives the same answer."""
+    memo: dict[tuple[State, frozenset[tuple[str, str]]], dict[str, tuple[float, tuple[str, ...], str]]] = {}
+
+    def best(state: State, entered: frozenset[tuple[str, str]]) -> dict[str, tuple[float, tuple[str, ...], str]]:
+        key = (state, entered)
+        if key in memo:
+            return memo[key]
+        out: dict[str, tuple[float, tuple[str, ...], str]] = {}
+        for edge in graph.edges.get(state, ()):
+            target = edge.target
+            if target is None:
+                found = {state.lang: (0.0, (), edge.end)}
+            elif target == state:
+                continue
+            elif target.node == state.node and target.lang == state.lang and target.retries > state.retries:
+                found = best(target, entered)
+            elif (target.node, target.lang) in entered:
+                continue
+            else:
+                found = best(target, entered | {(target.node, target.lang)})
+            for lang, (seconds, tokens, end) in found.items():
+                total = edge.seconds + seconds
+                if lang not in out or total > out[lang][0]:
+                    out[lang] = (total, (edge.token, *tokens), end)
+        memo[key] = out
+        return out
+
+    assert graph.start is not None
+    found = best(graph.start, frozenset({(graph.start.node, graph.start.lang)}))
+    return {lang: (graph.start_seconds + s, tokens, end) for lang, (s, tokens, end) in found.items()}
+
+
+def graphs(menu: Menu) -> list[_Graph]:
+    explorer = _Explorer(Engine(menu))
+    return [explorer.explore(m) for m in moments(menu) if m.same_as is None]
+
+
+@pytest.mark.parametrize("menu", [
+    pytest.param(lambda: load_menu(MENU_PATH), id="free dial"),
+    pytest.param(lambda: tiny(), id="tiny"),
+    pytest.param(lambda: tiny(GIVE_UP_LOOP), id="give-up loop"),
+    *(pytest.param(lambda n=n: synthetic_menu(n), id=f"ring of {n}") for n in (2, 3, 5, 8)),
+    *(pytest.param(lambda n=n: synthetic_menu(n, loops=False), id=f"line of {n}") for n in (3, 6, 10)),
+])
+def test_the_worst_case_is_what_the_exhaustive_search_finds(menu: Callable[[], Menu]) -> None:
+    """Same seconds, same path, same end, per language, at every moment explored."""
+    for graph in graphs(menu()):
+        found, exact = _longest(graph)
+        assert exact
+        assert found == reference_longest(graph)
+        assert found  # every menu here lets a caller go
+
+
+def test_a_loop_too_rich_to_search_gets_a_real_path_said_to_be_at_least() -> None:
+    """A 40-node ring is past the exact search's bound: the worst case is then a greedy walk,
+    marked "at least", and still a call the engine plays to the end it names."""
+    menu = synthetic_menu(40)
+    (graph,) = graphs(menu)
+    found, exact = _longest(graph)
+    assert not exact
+    seconds, tokens, end = found["en"]
+    assert seconds > 40 * 10  # it walks the ring: each node's prompt, silences and retries
+    engine, at = Engine(menu), graph.moment.at
+    call, step = engine.start(at)
+    played = [step]
+    for token in (t for t in tokens if t):
+        event: Input = (Silence() if token == "wait" else DialOutcome(False) if token == "busy"
+                        else Speak(token[4:]) if token.startswith("say:") else Press(token))
+        played.append(engine.step(call, event, at))
+    assert isinstance(played[-1].action, End) and end == f"hang-up at {played[-1].node}"
+    report = check(menu)
+    walk = report.languages["en"].worst
+    assert walk is not None and not walk.exact
+    assert "  worst case     at least " in format_report(report)
+    assert report_json(report)["languages"]["en"]["worst"]["exact"] is False  # type: ignore[index]
