@@ -53,10 +53,28 @@ class SourceSyntaxError(Exception):
         self.raw = raw
 
 
+_FAST: type[yaml.SafeLoader] | None = getattr(yaml, "CSafeLoader", None)
+"""libyaml's parser, where PyYAML was built with it: the same nodes and marks as the pure
+one, about ten times as fast (bench/RESULTS.md)."""
+
+
 def parse(text: str, file: str) -> Source:
+    """`text` with the line of every key. Read by libyaml where present; text it refuses is read
+    again by the pure parser, whose reports `explain` words (libyaml's wording differs)."""
+    if _FAST is not None:
+        try:
+            return _parse(text, file, _FAST)
+        except yaml.YAMLError:
+            pass
+    return _parse(text, file, yaml.SafeLoader)
+
+
+def _parse(text: str, file: str, kind: type[yaml.SafeLoader]) -> Source:
     try:
-        loader = yaml.SafeLoader(text)
+        loader = kind(text)
     except yaml.YAMLError as exc:  # a character YAML does not allow (a ReaderError has no mark)
+        if kind is not yaml.SafeLoader:
+            raise
         raise _unreadable(text, exc) from exc
     try:
         root = loader.get_single_node()
@@ -64,6 +82,8 @@ def parse(text: str, file: str) -> Source:
         if root is not None:
             source.data = _walk(root, (), source, loader)
     except yaml.MarkedYAMLError as exc:
+        if kind is not yaml.SafeLoader:
+            raise
         raise explain(text, exc) from exc
     finally:
         loader.dispose()
