@@ -13,26 +13,25 @@ import sys
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import click
 
-from .audio import PromptText, default_prompts_dir
-from .check import check, format_report, report_json
+from .audio import default_prompts_dir
 from .describe import outcome
-from .engine import Engine
 from .errors import GraphError, IVRError, MenuError, ScriptError
 from .lint import recording_problems
 from .loader import check_file, load_menu
 from .menu import LanguageNode, Menu, default_menu_path
-from .menu_coverage import Coverage
-from .scenarios import FileRun, Outcome, Runner, default_scenario_dir, run_file, scenario_files, summary
-from .simulator import EngineLine, Event, Line, Token, interactive, parse_script, parse_time, play
-from .speaker import Speaker
-from .voice import Voice
-from .web import create_app
-from .wire import WireLine, http_transport, voice_transport
+
+# What only some commands need is imported inside them: `ivr lint` starts without the engine
+# (transitions), and neither it nor `ivr sim` loads Flask, werkzeug and twilio (the service),
+# the scenario runner or the checker.
+if TYPE_CHECKING:
+    from .audio import PromptText
+    from .scenarios import FileRun, Outcome, Runner
+    from .simulator import Event, Line, Token
 
 MENU_HELP = "Menu file (default: $IVR_MENU or menus/free_dial.yaml)."
 ZONE_NAMES = {"Asia/Tokyo": "Japan time"}
@@ -97,6 +96,8 @@ class CallTime(click.ParamType):
         project = ctx.find_object(Project) if ctx is not None else None
         zone = (project or Project()).menu().menu.timezone
         try:
+            from .simulator import parse_time
+
             return parse_time(str(value), zone)
         except ScriptError as exc:
             self.fail(str(exc), param, ctx)
@@ -158,6 +159,9 @@ def sim(project: Project, script: str | None, at: dt.datetime | None, lang: str 
     By default the call runs through the engine; --in-process and --url run it through the
     TwiML service instead (with --url, --at needs a server started with IVR_ALLOW_CLOCK_HEADER=true).
     """
+    from .engine import Engine
+    from .simulator import EngineLine, interactive, parse_script, parse_time, play
+
     menu = project.menu()
     typing = script is None
     try:
@@ -166,6 +170,9 @@ def sim(project: Project, script: str | None, at: dt.datetime | None, lang: str 
         tokens: Iterable[Token] = parse_script(script) if script is not None else interactive(_read)
         _check_lang(menu, lang)
         line: Line
+        if url or in_process:
+            from .voice import Voice
+            from .wire import WireLine, http_transport, voice_transport
         if url:
             line = WireLine(http_transport(url, auth_token, at, public_url), menu)
         elif in_process:
@@ -179,6 +186,8 @@ def sim(project: Project, script: str | None, at: dt.datetime | None, lang: str 
             _show(f"Call to {menu.menu.name} (menu version {menu.menu.version}) at {moment}", "", "  ", bold=True)
             if typing:
                 _show("Type keys and Enter; Enter alone is silence, words are speech, q hangs up.", "", "  ", dim=True)
+        if speak:
+            from .speaker import Speaker
         speaker = Speaker(menu, lambda text: click.secho(f"note: {text}", err=True, fg="yellow")) if speak else None
         last: Event | None = None
         try:
@@ -250,6 +259,8 @@ def check_command(project: Project, as_json: bool) -> None:
     longest call (worst case) and a silent caller's call, in seconds. Exit 1 on any problem.
     Shows its progress on stderr when it is a terminal (not with --json).
     """
+    from .check import check, format_report, report_json
+
     menu = project.menu()
     with contextlib.ExitStack() as stack:
         bars: list[Any] = []  # the progress bar, made when check() says how many moments it explores
@@ -282,6 +293,9 @@ def test_command(project: Project, paths: tuple[Path, ...], with_coverage: bool)
 
     The format is in docs/scenarios.md.
     """
+    from .menu_coverage import Coverage
+    from .scenarios import Runner, default_scenario_dir, scenario_files, summary
+
     menu = project.menu()
     files = scenario_files(paths or [default_scenario_dir()])
     if not files:
@@ -302,6 +316,8 @@ def test_command(project: Project, paths: tuple[Path, ...], with_coverage: bool)
 
 def _run_scenarios(runner: Runner, files: list[Path]) -> list[FileRun]:
     """Play each file, printing a line per scenario as it goes."""
+    from .scenarios import run_file
+
     menu = runner.menu
     click.secho(f"Scenarios for {menu.menu.name} (menu version {menu.menu.version}, {runner.menu_path})", bold=True)
     runs: list[FileRun] = []
@@ -379,6 +395,8 @@ def serve(project: Project, host: str, port: int, allow_unsigned: bool) -> None:
         if not os.environ.get("IVR_STATE_SECRET"):  # one process: its own key is enough (no warning about workers)
             config["STATE_SECRET"] = secrets.token_hex(16)
     try:
+        from .web import create_app
+
         app = create_app(str(project.path), config=config)
     except IVRError as exc:
         raise click.ClickException(str(exc)) from None

@@ -170,3 +170,15 @@ def test_serve_without_a_token_says_how_to_start(monkeypatch: pytest.MonkeyPatch
 def test_serve_help_points_to_gunicorn_for_production() -> None:
     result = ivr("serve", "--help")
     assert result.exit_code == 0 and "gunicorn app:app" in result.stdout and "--port" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["lint"], ["sim", "--script", "1", "--at", "2022-07-01T10:00"]], ids=["lint", "sim"])
+def test_commands_that_serve_nothing_start_without_the_service(args: list[str]) -> None:
+    """`ivr lint` and `ivr sim` start in a fraction of a second: they load neither Flask, werkzeug
+    nor twilio (the service), nor the checker and the scenario runner; lint not even the engine."""
+    code = ("import sys; from click.testing import CliRunner; from ivr.cli import cli; "
+            f"r = CliRunner().invoke(cli, {args!r}); assert r.exit_code == 0, r.output; "
+            "print(' '.join(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('flask', 'werkzeug', 'twilio', 'transitions') or m in ('ivr.check', 'ivr.scenarios', 'ivr.web'))))")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert {m.split(".")[0] for m in loaded.split()} == (set() if args == ["lint"] else {"transitions"})
