@@ -1,9 +1,18 @@
-"""The two baselines the webhook benchmark compares the service against."""
+"""The baselines the webhook benchmarks compare the service against: a constant document, and
+Twilio's Flask tutorial handler, unsigned and behind the decorator of Twilio's security guide."""
 
 from __future__ import annotations
 
-from flask import Flask, Response, request
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+from flask import Flask, Response, abort, request
+from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Gather, VoiceResponse
+
+TOKEN = "bench-auth-token"
+"""The auth token the signed targets check and the benchmarks' callers sign with."""
 
 CONSTANT = (
     '<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="/voice" method="POST" numDigits="1" '
@@ -39,3 +48,23 @@ def tutorial() -> Response:
     response.append(gather)
     response.redirect("/voice", method="POST")
     return Response(str(response), mimetype="text/xml")
+
+
+def validate_twilio_request(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The decorator of Twilio's guide "Secure your Flask app by validating incoming Twilio
+    requests": every request checked with `RequestValidator.validate` over `request.url` and
+    `request.form`, 403 otherwise."""
+
+    @wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        validator = RequestValidator(TOKEN)
+        if validator.validate(request.url, request.form, request.headers.get("X-Twilio-Signature", "")):
+            return view(*args, **kwargs)
+        return abort(403)
+
+    return checked
+
+
+signed_tutorial_app = Flask("tutorial_signed")
+signed_tutorial_app.add_url_rule("/voice", "voice", validate_twilio_request(tutorial), methods=["POST"])
+signed_tutorial_app.add_url_rule("/voice/gather", "gather", validate_twilio_request(tutorial), methods=["POST"])

@@ -29,7 +29,7 @@ if not __package__:  # run as `python bench/x.py`, not `-m bench.x`: sys.path st
 from bench.webhooks_inprocess import make_apps, record, replay, validator  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
-TARGETS = ("constant", "tutorial", "ivr", "ivr signed")
+TARGETS = ("constant", "tutorial", "tutorial signed", "ivr", "ivr signed")
 EXTRA = 2  # replays counted beyond the first
 
 
@@ -68,9 +68,12 @@ def main() -> None:
     with ThreadPoolExecutor(max_workers=os.cpu_count()) as pool:  # one valgrind per core
         counts = dict(zip(args.targets, pool.map(lambda t: per_request(t, args.requests), args.targets), strict=True))
     base = counts.get("constant")
-    print(f"{'target':<11} {'instructions/request':>21} {'vs constant':>12}")
+    print(f"{'target':<15} {'instructions/request':>21} {'vs constant':>12}")
     for target, count in counts.items():
-        print(f"{target:<11} {count:>21,.0f} {f'{count / base:.2f}x' if base else '-':>12}")
+        print(f"{target:<15} {count:>21,.0f} {f'{count / base:.2f}x' if base else '-':>12}")
+    for target, other in (("ivr signed", "tutorial signed"), ("ivr", "tutorial")):
+        if target in counts and other in counts:
+            print(f"{target} vs {other}: {counts[target] / counts[other]:.2f}x the instructions")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ Each target runs under gunicorn with 2 workers on loopback; they take turns, rou
 round, and the figures are the median round's rate and the latencies of all rounds:
   constant    a Flask endpoint returning a fixed TwiML document (the stack's limit)
   tutorial    a handler in the style of Twilio's Flask tutorial (builds a VoiceResponse)
+  tutorial signed  the same behind the decorator of Twilio's security guide for Flask
+              (`RequestValidator(token).validate(request.url, request.form, signature)`)
   ivr         the service, playing realistic calls (incoming, menu keys, Q&A, silence) at
               an open hour (bench/service.py), checking no signatures: the same work as
               the baselines, which check none
@@ -37,7 +39,11 @@ from pathlib import Path
 
 from twilio.request_validator import RequestValidator
 
-from ivr.signatures import TwilioParams
+if not __package__:  # run as `python bench/x.py`, not `-m bench.x`: sys.path starts at bench/, not the checkout
+    sys.path[0] = str(Path(__file__).resolve().parent.parent)
+
+from bench.baselines import TOKEN  # noqa: E402
+from ivr.signatures import TwilioParams  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -48,7 +54,6 @@ CALLER = {  # what Twilio posts with every voice webhook (numbers in E.164; Japa
     **{f"{who}Country": "JP" for who in ("From", "To", "Caller", "Called")},
     "From": "+819000000000", "Caller": "+819000000000", "To": "+81120950178", "Called": "+81120950178",
 }
-TOKEN = "bench-auth-token"
 
 
 @dataclass(frozen=True)
@@ -58,7 +63,10 @@ class Target:
 
 
 TARGETS = {"constant": Target("bench.baselines:constant_app"), "tutorial": Target("bench.baselines:tutorial_app"),
+           "tutorial signed": Target("bench.baselines:signed_tutorial_app", signed=True),
            "ivr": Target("bench.service:service()"), "ivr signed": Target("bench.service:service()", signed=True)}
+RATIOS = [("ivr", "constant"), ("ivr", "tutorial"), ("ivr signed", "constant"), ("ivr signed", "tutorial signed")]
+"""The rates compared, each round's pair having run back to back (the host's drift cancels)."""
 
 
 def start(target: Target, port: int) -> subprocess.Popen[bytes]:
@@ -207,16 +215,17 @@ def main() -> None:
                       None if used is None else used / len(latencies[name]) * 1e6,
                       client_cpu[name] / len(latencies[name]) * 1e6)
     base_rate, _, base_p99, _, _ = rows["constant"]
-    print(f"{'target':<11} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'server us/req':>14} {'callers us/req':>15} "
+    print(f"{'target':<15} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'server us/req':>14} {'callers us/req':>15} "
           f"{'vs constant':>12} {'p99 vs const':>13}")
     for name, (rate, p50, p99, us, client_us) in rows.items():
         cpu_us = "-" if us is None else f"{us:.0f}"
-        print(f"{name:<11} {rate:>7.0f} {p50:>7.2f} {p99:>7.2f} {cpu_us:>14} {client_us:>15.0f} "
+        print(f"{name:<15} {rate:>7.0f} {p50:>7.2f} {p99:>7.2f} {cpu_us:>14} {client_us:>15.0f} "
               f"{rate / base_rate:>11.2f}x {p99 / base_p99:>12.2f}x")
-    for other in ("constant", "tutorial"):  # each round's pair ran back to back: the host's drift cancels
-        per_round = [i / t for i, t in zip(rates["ivr"], rates[other], strict=True)]
-        print(f"ivr vs {other}: {rows['ivr'][0] / rows[other][0]:.2f}x throughput, median round "
-              f"{statistics.median(per_round):.2f}x (rounds: {', '.join(f'{r:.2f}x' for r in per_round)})")
+    for target, other in RATIOS:
+        per_round = [i / t for i, t in zip(rates[target], rates[other], strict=True)]
+        print(f"{target} vs {other}: {rows[target][0] / rows[other][0]:.2f}x throughput, median round "
+              f"{statistics.median(per_round):.2f}x (rounds: {', '.join(f'{r:.2f}x' for r in per_round)}); "
+              f"p99 {rows[target][2] / rows[other][2]:.2f}x")
 
 
 if __name__ == "__main__":

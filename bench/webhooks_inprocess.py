@@ -35,9 +35,9 @@ if not __package__:  # run as `python bench/x.py`, not `-m bench.x`: sys.path st
 
 from twilio.request_validator import RequestValidator  # noqa: E402
 
-from bench.baselines import constant_app, tutorial_app  # noqa: E402
+from bench.baselines import TOKEN, constant_app, signed_tutorial_app, tutorial_app  # noqa: E402
 from bench.service import service  # noqa: E402
-from bench.webhooks import CALLER, CALLS, TOKEN, heard  # noqa: E402
+from bench.webhooks import CALLER, CALLS, heard  # noqa: E402
 from ivr.signatures import TwilioParams  # noqa: E402
 from ivr.wire import Request as WireRequest  # noqa: E402
 from ivr.wire import Transport, voice_transport  # noqa: E402
@@ -102,14 +102,17 @@ def make_apps() -> dict[str, App | Transport]:
     """The targets of bench/webhooks.py, as WSGI apps in this process, and the service's protocol."""
     os.environ.setdefault("IVR_STATE_SECRET", "bench")
     unsigned = service(config={"ALLOW_UNSIGNED": True})
-    return {"constant": constant_app, "tutorial": tutorial_app, "ivr": unsigned,
+    return {"constant": constant_app, "tutorial": tutorial_app, "tutorial signed": signed_tutorial_app, "ivr": unsigned,
             "ivr signed": service(config={"TWILIO_AUTH_TOKEN": TOKEN}),
             PROTOCOL: voice_transport(unsigned.extensions["ivr"].voice)}
 
 
+SIGNED = ("tutorial signed", "ivr signed")
+
+
 def validator(target: str) -> RequestValidator | None:
     """What signs the target's requests, as Twilio would: only the signed service checks."""
-    return RequestValidator(TOKEN) if target == "ivr signed" else None
+    return RequestValidator(TOKEN) if target in SIGNED else None
 
 
 def main() -> None:

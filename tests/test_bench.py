@@ -55,3 +55,10 @@ def test_instruction_benchmark_counts_the_service() -> None:
 def test_service_fuzz_finds_nothing_and_survives_a_kill() -> None:
     out = run("-m", "bench.fuzz_service", "--signed", "200", "--unsigned", "40")
     assert "5xx                                                  0" in out and "all checks passed" in out
+
+
+def test_check_benchmark_prints_rings_lines_and_the_free_dial() -> None:
+    out = run("-m", "bench.check_scale", "--sizes", "5", "20")
+    for row in ("line 5", "line 20", "ring 5", "ring 20", "free dial"):
+        assert row in out
+    assert "peak MB" in out and "exact" in out
