@@ -136,10 +136,10 @@ def main() -> None:
         for name, app in apps.items():
             times[name].append(replay(app, recorded[name]))
     base = statistics.median(times["constant"])
-    print(f"{'target':<12} {'us/request':>11} {'vs constant':>12}")
+    print(f"{'target':<15} {'us/request':>11} {'vs constant':>12}")
     for name in apps:
         us = statistics.median(times[name])
-        print(f"{name:<12} {us:>11.1f} {us / base:>11.2f}x")
+        print(f"{name:<15} {us:>11.1f} {us / base:>11.2f}x")
     if args.profile:
         profiler = cProfile.Profile()
         profiler.runcall(replay, apps["ivr"], recorded["ivr"] * 5)
