@@ -101,7 +101,8 @@ class EngineLine:
 def step_events(step: Step) -> list[Event]:
     """What the caller hears in `step`, then what the call does next."""
     events: list[Event] = [
-        {"type": "say", "text": u.text, "spoken": u.spoken, "lang": u.lang, "prompt": u.prompt} for u in step.say
+        {"type": "say", "text": u.text, "spoken": u.spoken, "lang": u.lang, "prompt": u.prompt}
+        | ({"reading": u.reading} if u.reading else {}) for u in step.say
     ]
     return events + [action_event(step)]
 
