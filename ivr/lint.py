@@ -268,7 +268,7 @@ class _Checker:
                     if not text.reading:
                         self.error(here, f"{where(here)} has no reading: add reading: in pinyin with tone "
                                    "numbers (ni3 hao3) for the synthesiser", "warning")
-                    elif not _PINYIN.match(TEL.sub("", text.reading)):
+                    elif not _PINYIN.match(PLACEHOLDER.sub("", TEL.sub("", text.reading))):
                         self.error(here, f"{where(here)} reading is not pinyin with tone numbers (ni3 hao3)",
                                    "warning")
                     else:
