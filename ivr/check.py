@@ -533,7 +533,10 @@ def _urgent(engine: Engine, moment: Moment) -> dict[str, tuple[float, tuple[str,
     menu = engine.menu
     targets = {name for name, n in menu.nodes.items()
                if isinstance(n, TransferNode) and menu.hours[n.hours].always_open}
-    call, step = engine.start(moment.at)
+    try:
+        call, step = engine.start(moment.at)
+    except Exception:  # noqa: BLE001 - reported by the exploration
+        return {}
     order = itertools.count()
     queue: list[tuple[float, int, Call, Step, tuple[str, ...]]] = [(0.0, next(order), call, step, ())]
     done: set[tuple[str, str, int, tuple[Utterance, ...]]] = set()
@@ -548,13 +551,15 @@ def _urgent(engine: Engine, moment: Moment) -> dict[str, tuple[float, tuple[str,
         if not isinstance(step.action, Listen) or place in done or seconds > 120:
             continue
         done.add(place)
-        for key in KEYS:
+        waited = _step_seconds(step) + step.action.timeout
+        for token, event, heard in [*((k, Press(k), barge_seconds(step.say, k)) for k in KEYS),
+                                    ("wait", Silence(), waited)]:
             after = dataclasses.replace(call, answers=dict(call.answers))
-            heapq.heappush(queue, (seconds + barge_seconds(step.say, key), next(order), after,
-                                   engine.step(after, Press(key), moment.at), (*tokens, key)))
-        after = dataclasses.replace(call, answers=dict(call.answers))
-        heapq.heappush(queue, (seconds + _step_seconds(step) + step.action.timeout, next(order), after,
-                               engine.step(after, Silence(), moment.at), (*tokens, "wait")))
+            try:
+                then = engine.step(after, event, moment.at)
+            except Exception:  # noqa: BLE001 - reported by the exploration
+                continue
+            heapq.heappush(queue, (seconds + heard, next(order), after, then, (*tokens, token)))
     return found
 
 

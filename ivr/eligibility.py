@@ -43,9 +43,10 @@ def _say(text: Text, dates: dict[str, dt.date | None], numbers: dict[str, int], 
     shown = {k: format_date(d, lang) if d else "" for k, d in dates.items()}
     shown.update({k: format_number(n, lang) for k, n in numbers.items()})
     out = Text(fill(text, shown))
-    if text.reading:
+    reading = getattr(text, "reading", None)
+    if reading:
         read = {k: format_date(d, lang, reading=True) if d else "" for k, d in dates.items()}
-        out.reading = fill(text.reading, {**shown, **read})
+        out.reading = fill(reading, {**shown, **read})
     return out
 
 

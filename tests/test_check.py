@@ -99,8 +99,10 @@ def test_the_free_dial_moments_cover_hours_and_rules(free_dial: Report) -> None:
     assert labels["holiday 19:00"] == "weekday 21:00"  # a holiday evening is closed like a weekday night
     assert labels["Saturday 15:00"] == "weekday 10:00"
     assert "after every rule 2023-03-01" in labels
+    assert labels["hotline year-end holidays 2026-12-29"] == "weekday 21:00"  # closed, as at night
+    assert "announcement busy_until_july_8 2022-06-30" in labels
     explored = [m for m in free_dial.moments if m.same_as is None]
-    assert len(explored) == 4
+    assert len(explored) == 5
 
 
 def test_the_worst_case_replays_as_a_sim_script(free_dial: Report) -> None:
