@@ -53,8 +53,8 @@ def test_the_free_dial_is_closed_over_the_year_end_but_the_lost_card_line_is_not
         assert [e for e in events if e["type"] == "listen"][-1]["node"] == "after_hours"
         said = " ".join(str(e["text"]) for e in after_last_input(events) if e["type"] == "say")
         assert "except December 29 to January 3" in said
-        assert [e for e in call("2 2", at=at) if e["type"] == "transfer"][0]["node"] == "lost_desk"
-    assert [e for e in call("2 1", at=jst(2027, 1, 4, 10, 0)) if e["type"] == "transfer"][0]["node"] == "card_desk"
+        assert next(e for e in call("2 2", at=at) if e["type"] == "transfer")["node"] == "lost_desk"
+    assert next(e for e in call("2 1", at=jst(2027, 1, 4, 10, 0)) if e["type"] == "transfer")["node"] == "card_desk"
 
 
 # -- lint -------------------------------------------------------------------------------------
@@ -94,8 +94,8 @@ def test_bad_days_are_reported_at_their_line(days: str, message: str) -> None:
 def test_special_days_on_an_always_open_calendar_are_an_error() -> None:
     text = MENU.replace("    always_open: true\n", "    always_open: true\n    special: [{days: 01-01, hours: closed}]\n", 1)
     found = lint(text)
-    assert found == [f"menu.yaml:{line_of(text, '    special: [{days: 01-01')}: error: calendar always is always_open, so "
-                     "its special days are never used; remove them, or drop always_open and give the usual hours"]
+    assert found == [(f"menu.yaml:{line_of(text, '    special: [{days: 01-01')}: error: calendar always is always_open, "
+                      "so its special days are never used; remove them, or drop always_open and give the usual hours")]
 
 
 def test_overlapping_special_days_are_a_warning() -> None:
@@ -130,8 +130,8 @@ ANNOUNCEMENTS = "  - id: busy_until_july_8\n    from: 2022-06-30\n    until: 202
 def test_an_announcement_that_ends_before_it_begins_or_reuses_a_name_is_an_error() -> None:
     assert ANNOUNCEMENTS in MENU
     text = MENU.replace(ANNOUNCEMENTS, ANNOUNCEMENTS.replace("until: 2022-07-08", "until: 2022-06-01"))
-    assert lint(text) == [f"menu.yaml:{line_of(text, 'until: 2022-06-01')}: error: announcement busy_until_july_8 "
-                          "ends (2022-06-01) before it begins (2022-06-30); write until: on or after from:"]
+    assert lint(text) == [(f"menu.yaml:{line_of(text, 'until: 2022-06-01')}: error: announcement busy_until_july_8 "
+                           "ends (2022-06-01) before it begins (2022-06-30); write until: on or after from:")]
     text = MENU.replace(ANNOUNCEMENTS, ANNOUNCEMENTS.replace("id: busy_until_july_8", "id: main"))
     found = lint(text)
     assert len(found) == 1 and "announcement id 'main' is already used by a node" in found[0]
