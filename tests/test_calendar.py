@@ -144,11 +144,12 @@ def test_an_announcement_missing_a_language_is_reported() -> None:
 
 
 def test_a_saved_announcement_is_taken_live(tmp_path: Path) -> None:
+    from ivr.archive import FolderArchive
     from ivr.live import MenuStore
 
     path = tmp_path / "free_dial.yaml"
     path.write_text(MENU, encoding="utf-8")
-    store = MenuStore(path, archive=tmp_path / "archive")
+    store = MenuStore(path, archive=FolderArchive(tmp_path / "archive"))
     store.refresh()
     at = jst(2026, 12, 10, 10, 0)
     _, step = store.current().engine.start(at, lang="en")
