@@ -82,6 +82,7 @@ MOMENTS = (
 )
 RULE_HOUR = dt.time(10, 0)  # time of day used for the eligibility-rule dates, special days and announcements
 URGENT_LIMIT = 15.0  # seconds from the first word to the 24/7 (lost-card) transfer, in every language
+URGENT_SEARCH = 120.0  # slower ways than this are not looked for (the figure is then "none")
 _SENTENCE_END = re.compile(r"(?<=[。？！?!])|(?<=[.;:])(?=\s)")
 _DIGIT_GROUPS = re.compile(r"\d(?:,? \d)+")  # a phone number read digit by digit
 
@@ -546,9 +547,11 @@ def _urgent(engine: Engine, moment: Moment) -> dict[str, tuple[float, tuple[str,
         if isinstance(step.action, Transfer):
             if step.node in targets and call.lang not in found:
                 found[call.lang] = (seconds + _step_seconds(step), tokens)
+                if len(found) == len(menu.languages):
+                    break
             continue
         place = (call.node, call.lang, call.retries, step.say)
-        if not isinstance(step.action, Listen) or place in done or seconds > 120:
+        if not isinstance(step.action, Listen) or place in done or seconds > URGENT_SEARCH:
             continue
         done.add(place)
         waited = _step_seconds(step) + step.action.timeout
