@@ -29,7 +29,7 @@ class Entry:
     """One text per language code."""
     said_as: str | None
     """`Utterance.prompt` when the engine says it as written (a node's name, an engine prompt's
-    name); None for the eligibility sentences, composed per call with their placeholders filled."""
+    name, an announcement's id); None for the eligibility sentences, composed per call with their placeholders filled."""
     fields: frozenset[str] = frozenset()
     """The {placeholders} it may use."""
     optional: bool = False
@@ -37,20 +37,25 @@ class Entry:
 
 
 def catalogue(menu: Menu) -> list[Entry]:
-    """Node prompts in file order, then the engine's own prompts, then the eligibility sentences."""
+    """Node prompts in file order, then the engine's own prompts, the announcements, then the
+    eligibility sentences."""
     out = [Entry(name, ("nodes", name, "say"), node.say, name, optional=isinstance(node, (EligibilityNode, TransferNode)))
            for name, node in menu.nodes.items()]
     out += [Entry(f"prompts.{name}", ("prompts", name), texts, name) for name, texts in menu.prompts.items()]
+    out += [Entry(f"announcements.{a.id}", ("announcements", i, "say"), a.say, a.id)
+            for i, a in enumerate(menu.announcements)]
     elig = menu.eligibility
     if elig is not None:
         out += [Entry(f"eligibility.{name}", ("eligibility", name), getattr(elig, name), None,
                       frozenset({"points"}) if name == "total" else frozenset()) for name in SUMS]
+        if elig.ended is not None:
+            out.append(Entry("eligibility.ended", ("eligibility", "ended"), elig.ended, None, frozenset({"ends"})))
         for i, rule in enumerate(elig.rules):
             for name in RULE_TEXTS:
                 texts = getattr(rule, name)
                 if texts is not None:
                     out.append(Entry(f"eligibility.{rule.id}.{name}", ("eligibility", "rules", i, name), texts, None,
-                                     RULE_FIELDS))
+                                     RULE_FIELDS | set(rule.dates)))
     return out
 
 

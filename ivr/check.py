@@ -31,6 +31,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import heapq
+import itertools
 import re
 import shlex
 import time
@@ -60,7 +62,7 @@ from .engine import (
 )
 from .errors import Problem
 from .hours import is_open
-from .menu import KEYS, EligibilityNode, LanguageNode, Menu, MenuNode, QuestionNode, Rule
+from .menu import KEYS, EligibilityNode, LanguageNode, Menu, MenuNode, QuestionNode, Rule, TransferNode
 
 # Speaking rates of a text-to-speech voice, in characters a second, by script.
 LATIN_RATE = 15.0   # English, Spanish, Portuguese (~160 words a minute); also digits, spaces, punctuation
@@ -80,7 +82,11 @@ MOMENTS = (
     ("holiday 19:00", dt.datetime(2026, 11, 23, 19, 0)),
     ("night 03:00", dt.datetime(2026, 11, 25, 3, 0)),
 )
-RULE_HOUR = dt.time(10, 0)  # time of day used for the eligibility-rule dates
+RULE_HOUR = dt.time(10, 0)  # time of day used for the eligibility-rule dates, special days and announcements
+URGENT_LIMIT = 15.0  # seconds from the first word to the 24/7 (lost-card) transfer, in every language
+URGENT_SEARCH = 120.0  # slower ways than this are not looked for (the figure is then "none")
+_SENTENCE_END = re.compile(r"(?<=[。？！?!])|(?<=[.;:])(?=\s)")
+_DIGIT_GROUPS = re.compile(r"\d(?:,? \d)+")  # a phone number read digit by digit
 
 
 @dataclass(frozen=True)
@@ -128,6 +134,8 @@ class LanguageReport:
     states: int = 0
     worst: Walk | None = None
     silent: Walk | None = None
+    urgent: Walk | None = None
+    """The quickest way to the 24/7 transfer at the moment it takes longest, keys pressed as soon as said."""
 
 
 @dataclass
@@ -189,7 +197,26 @@ def moments(menu: Menu) -> list[Moment]:
     if closes:
         days[max(closes) + dt.timedelta(days=1)] = "after every rule"
     out += [Moment(f"{label} {day}", dt.datetime.combine(day, RULE_HOUR, zone)) for day, label in sorted(days.items())]
+    out += _dated_moments(menu, MOMENTS[0][1].date())
     return _dedupe(menu, out)
+
+
+def _dated_moments(menu: Menu, base: dt.date) -> list[Moment]:
+    """A moment on each calendar's special days (the first such day from `base`, within their
+    special hours if they have some) and on the first day of each announcement."""
+    zone = ZoneInfo(menu.menu.timezone)
+    out = []
+    for name, calendar in menu.hours.items():
+        for entry in calendar.special:
+            y, m, d = entry.days.first
+            day = dt.date(y, m, d) if y else next(dt.date(year, m, d) for year in itertools.count(base.year)
+                                                   if dt.date(year, m, d) >= base)
+            when = entry.hours.opens or RULE_HOUR
+            out.append(Moment(f"{name} {entry.note or entry.days.text} {day}",
+                              dt.datetime.combine(day, when, ZoneInfo(calendar.timezone)).astimezone(zone)))
+    out += [Moment(f"announcement {a.id} {a.starts}", dt.datetime.combine(a.starts, RULE_HOUR, zone))
+            for a in menu.announcements]
+    return out
 
 
 def _rule_days(rules: list[Rule]) -> dict[dt.date, str]:
@@ -216,8 +243,10 @@ def _dedupe(menu: Menu, found: list[Moment]) -> list[Moment]:
     first: dict[tuple[tuple[bool, ...], tuple[str, ...]], str] = {}
     out = []
     for m in found:
+        today = m.at.astimezone(zone).date()
         key = (tuple(is_open(c, m.at) for c in menu.hours.values()),
-               tuple(status(r, m.at.astimezone(zone).date()) for r in rules))
+               tuple(status(r, today) for r in rules) + tuple(str(a.starts <= today <= a.until)
+                                                              for a in menu.announcements))
         out.append(dataclasses.replace(m, same_as=first.get(key)))
         first.setdefault(key, m.label)
     return out
@@ -663,6 +692,58 @@ def _add(out: Best, edge: Edge, found: Best) -> None:
             out[lang] = (total, (edge.token, *tokens), end)
 
 
+# -- the lost card first --------------------------------------------------------------------------
+def barge_seconds(say: tuple[Utterance, ...], key: str) -> float:
+    """When a caller who presses `key` as soon as told can press it: at the end of the first
+    sentence that names the key (a phone number read digit by digit does not name it), else at the
+    end of everything said. Keys work while a prompt is being said (TwiML's <Gather>)."""
+    said, names = 0.0, re.compile(rf"(?<![\d:.,]){re.escape(key)}(?![\d:,]|\.\d)")
+    for u in say:
+        for sentence in _SENTENCE_END.split(u.spoken):
+            said += speech_seconds(sentence)
+            if names.search(_DIGIT_GROUPS.sub(" ", sentence)):
+                return said
+    return said
+
+
+def _urgent(engine: Engine, moment: Moment) -> dict[str, tuple[float, tuple[str, ...]]]:
+    """Per language, the quickest way from the first word to a transfer that is always open, for a
+    caller who presses each key as soon as a sentence names it (silence where nothing is said)."""
+    menu = engine.menu
+    targets = {name for name, n in menu.nodes.items()
+               if isinstance(n, TransferNode) and menu.hours[n.hours].always_open}
+    try:
+        call, step = engine.start(moment.at)
+    except Exception:  # noqa: BLE001 - reported by the exploration
+        return {}
+    order = itertools.count()
+    queue: list[tuple[float, int, Call, Step, tuple[str, ...]]] = [(0.0, next(order), call, step, ())]
+    done: set[tuple[str, str, int, tuple[Utterance, ...]]] = set()
+    found: dict[str, tuple[float, tuple[str, ...]]] = {}
+    while queue:
+        seconds, _, call, step, tokens = heapq.heappop(queue)
+        if isinstance(step.action, Transfer):
+            if step.node in targets and call.lang not in found:
+                found[call.lang] = (seconds + _step_seconds(step), tokens)
+                if len(found) == len(menu.languages):
+                    break
+            continue
+        place = (call.node, call.lang, call.retries, step.say)
+        if not isinstance(step.action, Listen) or place in done or seconds > URGENT_SEARCH:
+            continue
+        done.add(place)
+        waited = _step_seconds(step) + step.action.timeout
+        choices: list[tuple[str, Input, float]] = [(k, Press(k), barge_seconds(step.say, k)) for k in KEYS]
+        for token, event, heard in [*choices, ("wait", Silence(), waited)]:
+            after = dataclasses.replace(call, answers=dict(call.answers))
+            try:
+                then = engine.step(after, event, moment.at)
+            except Exception:  # noqa: BLE001, S112 - the exploration reports it, with a call that shows it
+                continue
+            heapq.heappush(queue, (seconds + heard, next(order), after, then, (*tokens, token)))
+    return found
+
+
 # -- the check --------------------------------------------------------------------------------
 Progress = Callable[[int, int, str], None]
 """progress(done, total, label): `done` of the `total` moments to explore are explored, and the
@@ -688,7 +769,17 @@ def check(menu: Menu, progress: Progress | None = None) -> Report:
         longest, exact = _longest(graph)
         for lang, (seconds, tokens, end) in longest.items():
             _keep_longest(languages[lang], "worst", Walk(seconds, _join(tokens), end, moment, exact))
+        for lang, (seconds, tokens) in _urgent(explorer.engine, moment).items():
+            _keep_longest(languages[lang], "urgent", Walk(seconds, _join(tokens), "24/7 transfer", moment))
         _silent_checks(explorer, graph, report)
+    for entry in languages.values():
+        if entry.urgent is not None and entry.urgent.seconds > URGENT_LIMIT:
+            start = menu.menu.start
+            explorer.report(("urgent", entry.lang), start, f"a caller in {entry.lang} needs {entry.urgent.seconds:.0f} "
+                            f"s from the first word to the 24/7 transfer (limit {URGENT_LIMIT:.0f} s) "
+                            f"[{entry.urgent.moment.label}; try: ivr sim --menu {explorer.file} --at "
+                            f"{entry.urgent.moment.at.isoformat(timespec='minutes')} --script "
+                            f"{shlex.quote(entry.urgent.script)}]", None)
     for name in menu.nodes:
         if name not in explorer.seen:
             explorer.report(("unreached", name), name, f"node {name} is never reached by any caller, in any "
@@ -792,6 +883,9 @@ def format_report(report: Report) -> str:
         lines.append(f"{entry.lang}: {entry.states} states" + ("" if reached else " (no caller gets this language)"))
         lines.append(f"  worst case     {_walk_text(entry.worst, reached)}")
         lines.append(f"  silent caller  {_walk_text(entry.silent, reached)}")
+        if entry.urgent is not None:
+            lines.append(f"  lost card      {_walk_text(entry.urgent)} (from the first word; limit "
+                         f"{URGENT_LIMIT:.0f} s)")
     lines.append(f"never pressing a key: {_walk_text(report.never_pressing).strip()}")
     lines += [str(p) for p in report.problems]
     lines.append(f"{report.file}: " + (f"{len(report.problems)} problem(s)" if report.problems else "OK"))
@@ -811,7 +905,8 @@ def report_json(report: Report) -> dict[str, object]:
         "elapsed": round(report.elapsed, 2),
         "moments": [{"label": m.label, "at": m.at.isoformat(timespec="minutes"), "same_as": m.same_as}
                     for m in report.moments],
-        "languages": {code: {"states": e.states, "worst": _walk_json(e.worst), "silent": _walk_json(e.silent)}
+        "languages": {code: {"states": e.states, "worst": _walk_json(e.worst), "silent": _walk_json(e.silent),
+                             "lost_card": _walk_json(e.urgent)}
                       for code, e in report.languages.items()},
         "never_pressing": _walk_json(report.never_pressing),
         "problems": [str(p) for p in report.problems],

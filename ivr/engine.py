@@ -32,6 +32,7 @@ from .menu import (
     Menu,
     MessageNode,
     QuestionNode,
+    Text,
     TransferNode,
     _Listening,
 )
@@ -89,7 +90,9 @@ class Utterance:
     """As given to a voice: phone numbers digit by digit."""
     lang: str
     prompt: str
-    """Id of the prompt it came from (the node name, or an engine prompt's name)."""
+    """Id of the prompt it came from (the node name, an engine prompt's name, or an announcement's id)."""
+    reading: str = field(default="", compare=False)
+    """What our own synthesiser reads (the text's `reading:`, kana or pinyin, spoken), when it has one."""
 
 
 @dataclass(frozen=True)
@@ -170,7 +173,8 @@ class Engine:
         if lang is not None and isinstance(first, LanguageNode):
             call.lang = lang
             call.node = first.next
-        return call, self._arrive(call, now, [])
+        notices = [] if isinstance(menu.nodes[call.node], LanguageNode) else self.announcements(call.lang, now)
+        return call, self._arrive(call, now, [], notices=notices)
 
     def restart(self, now: dt.datetime, lang: str | None = None) -> tuple[Call, Step]:
         """A call whose state was lost: apologise and begin again at the main menu."""
@@ -208,12 +212,24 @@ class Engine:
             return ()
         return (self._utterance(call.lang, name, node.say[call.lang]),)
 
+    def announcements(self, lang: str, now: dt.datetime) -> list[Utterance]:
+        """The notices dated `now` (in the menu's time zone), in language `lang`. A call hears them
+        right after the first words that follow the language choice (the free dial's: a lost card,
+        press 2), so the most urgent choice is never delayed by them."""
+        today = self._today(now)
+        return [self._utterance(lang, a.id, a.say[lang]) for a in self.menu.announcements
+                if a.starts <= today <= a.until]
+
     # -- internals --------------------------------------------------------------------
     @staticmethod
-    @lru_cache(maxsize=8192)
     def _utterance(lang: str, prompt: str, text: str) -> Utterance:
+        return Engine._rendered(lang, prompt, text, text.reading if isinstance(text, Text) else None)
+
+    @staticmethod
+    @lru_cache(maxsize=8192)
+    def _rendered(lang: str, prompt: str, text: str, reading: str | None) -> Utterance:
         """Prompts are few and fixed: render each once (the regexes were most of a step's cost)."""
-        return Utterance(display(text), spoken(text), lang, prompt)
+        return Utterance(display(text), spoken(text), lang, prompt, spoken(reading) if reading else "")
 
     def _explain(self, node: str, lang: str, answers: tuple[tuple[str, bool], ...],
                  today: dt.date) -> tuple[Utterance, ...]:
@@ -274,11 +290,15 @@ class Engine:
         return Step(tuple(say), Listen(self.menu.timeout(node), speech, call.lang, hints), call.node, entered, meant)
 
     def _fire(self, call: Call, trigger: str, now: dt.datetime, say: list[Utterance], meant: str) -> Step:
+        chosen = isinstance(self.menu.nodes[call.node], LanguageNode)
         self.machine.events[trigger].trigger(call)
-        return self._arrive(call, now, say, meant)
+        starts = chosen and not isinstance(self.menu.nodes[call.node], LanguageNode)  # the call really starts here
+        return self._arrive(call, now, say, meant, self.announcements(call.lang, now) if starts else [])
 
-    def _arrive(self, call: Call, now: dt.datetime, say: list[Utterance], meant: str = "") -> Step:
-        """Enter call.node and keep going until the caller must answer or the call leaves us."""
+    def _arrive(self, call: Call, now: dt.datetime, say: list[Utterance], meant: str = "",
+                notices: list[Utterance] | None = None) -> Step:
+        """Enter call.node and keep going until the caller must answer or the call leaves us;
+        `notices` (announcements) are said after the first node's words."""
         entered: list[str] = []
         for _ in range(MAX_CHAIN):
             call.retries = 0
@@ -289,9 +309,12 @@ class Engine:
                     self.machine.events["closed"].trigger(call)
                     continue
                 say.extend(self.prompt(call))
+                say.extend(notices or ())
                 return Step(tuple(say), Transfer(node.to, self.menu.settings.ring_timeout), call.node, tuple(entered),
                             meant)
             say.extend(self.prompt(call))
+            say.extend(notices or ())
+            notices = None
             if isinstance(node, HangupNode):
                 call.ended = True
                 return Step(tuple(say), End(), call.node, tuple(entered), meant)

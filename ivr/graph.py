@@ -79,8 +79,14 @@ class MenuDiagram(GraphMachine):
 
 
 def opening(menu: Menu, node: TransferNode) -> str:
-    """How a transfer is gated: "24/7" or "hours: <calendar>"."""
-    return "24/7" if menu.hours[node.hours].always_open else f"hours: {node.hours}"
+    """How a transfer is gated: "24/7" or "hours: <calendar>", then each dated exception
+    ("closed 12-29..01-03", "10:00-15:00 2026-05-02"), a line each."""
+    calendar = menu.hours[node.hours]
+    if calendar.always_open:
+        return "24/7"
+    special = [("closed" if s.hours.opens is None else f"{s.hours.opens:%H:%M}-{s.hours.closes:%H:%M}")
+               + f" {s.days.text}" for s in calendar.special]
+    return r"\l".join([f"hours: {node.hours}", *special])
 
 
 def edge_label(menu: Menu, edge: Edge) -> str:

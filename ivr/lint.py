@@ -34,6 +34,9 @@ from .speech import PLACEHOLDER, TEL, format_date
 MAX_CHOICES = 5
 _KANJI = re.compile(r"[\u4e00-\u9fff\u3400-\u4dbf]")
 _PINYIN = re.compile(r"^[A-Za-z0-9üÜ\s.,?!;:'\-{}]*$")
+_WORD = re.compile(r"[A-Za-züÜ]+\d?")
+_NUMBER = re.compile(r"\d+(?:[.,]\d{3})*")
+_SENTENCE = re.compile(r"[。？！?!]|\.(?=\s|$)")
 
 
 def check(menu: Menu, source: Source) -> list[Problem]:
@@ -86,6 +89,8 @@ class _Checker:
         self.prompts()
         self.keys()
         self.transfers()
+        self.calendars()
+        self.announcements()
         self.eligibility()
         self.readings()
         self.graph()
@@ -195,6 +200,35 @@ class _Checker:
                     self.error(("nodes", name), f"node {name} transfers only during {node.hours!r} hours; "
                                "add closed: with the node to play outside them")
 
+    def calendars(self) -> None:
+        """Dated closures and special hours: on a calendar that uses them, and not written twice."""
+        for name, calendar in self.menu.hours.items():
+            if calendar.always_open and calendar.special:
+                self.error(("hours", name, "special"), f"calendar {name} is always_open, so its special days are "
+                           "never used; remove them, or drop always_open and give the usual hours")
+            seen: dict[tuple[bool, tuple[int, int, int]], int] = {}
+            for i, entry in enumerate(calendar.special):
+                days = entry.days
+                for j, other in enumerate(calendar.special[:i]):
+                    probe = [dt.date(y or 2026, m, d) for y, m, d in (days.first, days.last)]
+                    if other.days.yearly == days.yearly and any(other.days.covers(day) for day in probe):
+                        self.error(("hours", name, "special", i, "days"), f"calendar {name} special {i + 1} "
+                                   f"({days.text}) overlaps special {j + 1} ({other.days.text}), which wins; "
+                                   "merge them or fix the dates", "warning")
+                        break
+                seen.setdefault((days.yearly, days.first), i)
+
+    def announcements(self) -> None:
+        ids: set[str] = set()
+        for i, note in enumerate(self.menu.announcements):
+            if note.until < note.starts:
+                self.error(("announcements", i, "until"), f"announcement {note.id} ends ({note.until}) before it "
+                           f"begins ({note.starts}); write until: on or after from:")
+            if note.id in self.menu.nodes or note.id in self.menu.prompts or note.id in ids:
+                self.error(("announcements", i, "id"), f"announcement id {note.id!r} is already used by a node, "
+                           "a prompt or another announcement; give it a name of its own")
+            ids.add(note.id)
+
     def eligibility(self) -> None:
         answers = {n.answer for n in self.menu.nodes.values() if isinstance(n, QuestionNode)}
         uses = [name for name, n in self.menu.nodes.items() if isinstance(n, EligibilityNode)]
@@ -209,14 +243,24 @@ class _Checker:
                                    + did_you_mean(answer, answers))
                 if rule.opens and rule.closes and rule.closes < rule.opens:
                     self.error(("eligibility", "rules", i, "closes"), f"rule {rule.id} closes before it opens")
+            elig = self.menu.eligibility
+            if (elig.ends is None) != (elig.ended is None):
+                self.error(("eligibility", "ends" if elig.ends else "ended"), "give both ends: (the programme's last "
+                           "day) and ended: (what every caller hears after it), or neither")
 
     # -- readings for the synthesiser -------------------------------------------------------
     def readings(self) -> None:
-        """espeak-ng says "Chinese letter" for each kanji and reads Mandarin well only from pinyin."""
+        """espeak-ng says "Chinese letter" for each kanji, reads Mandarin well only from pinyin, and
+        switches to English at a Latin word in pinyin; a reading left behind by its text misleads."""
         for entry in catalogue(self.menu):
             for code, text in entry.texts.items():
                 voice = (self.menu.languages[code].synth_voice or "") if code in self.menu.languages else ""
                 here = entry.path + (code,)
+                if text.reading:
+                    drift = _drift(text, text.reading)
+                    if drift:
+                        self.error(here, f"{where(here)} reading does not match its text ({drift}): "
+                                   "was the text changed without its reading? Update reading:", "warning")
                 if "ja" in voice and _KANJI.search(text) and not text.reading:
                     self.error(here, f"{where(here)} has kanji but no reading: add reading: in kana for the "
                                "synthesiser (text: stays as it is)", "warning")
@@ -224,9 +268,16 @@ class _Checker:
                     if not text.reading:
                         self.error(here, f"{where(here)} has no reading: add reading: in pinyin with tone "
                                    "numbers (ni3 hao3) for the synthesiser", "warning")
-                    elif not _PINYIN.match(TEL.sub("", text.reading)):
+                    elif not _PINYIN.match(PLACEHOLDER.sub("", TEL.sub("", text.reading))):
                         self.error(here, f"{where(here)} reading is not pinyin with tone numbers (ni3 hao3)",
                                    "warning")
+                    else:
+                        latin = [w for w in _WORD.findall(PLACEHOLDER.sub("", TEL.sub("", text.reading)))
+                                 if not w[-1].isdigit()]
+                        if latin:
+                            self.error(here, f"{where(here)} reading has {', '.join(sorted(set(latin)))}, not "
+                                       "pinyin: espeak switches to English there; write each syllable with its "
+                                       "tone number (mai4 na4)", "warning")
 
     # -- graph ---------------------------------------------------------------------------
     def graph(self) -> None:
@@ -258,6 +309,27 @@ class _Checker:
             if nxt == name:
                 self.error(("nodes", name), f"messages loop forever: {' -> '.join(chain + [nxt])}; "
                            "end the chain at a menu, question or hang-up")
+
+
+def _numbers(text: str) -> list[str]:
+    """The numbers a text says, in order, beside its phone numbers and placeholders (5,000 -> 5000)."""
+    return [n.replace(",", "").replace(".", "") for n in _NUMBER.findall(PLACEHOLDER.sub(" ", TEL.sub(" ", text)))]
+
+
+def _drift(text: str, reading: str) -> str:
+    """How a reading differs from its text in what must not change: phone numbers, placeholders,
+    numbers and the count of sentences; "" when it does not."""
+    for what, found in (("phone numbers", lambda t: TEL.findall(t)), ("placeholders", PLACEHOLDER.findall)):
+        if sorted(found(text)) != sorted(found(reading)):
+            return f"{what} {', '.join(sorted(found(text))) or 'none'} in the text, " \
+                   f"{', '.join(sorted(found(reading))) or 'none'} in the reading"
+    missing = [n for n in _numbers(text) if n not in _numbers(reading)]
+    if missing:
+        return f"the text says {', '.join(missing)}, the reading does not"
+    ends = len(_SENTENCE.findall(text)), len(_SENTENCE.findall(reading))
+    if ends[0] != ends[1]:
+        return f"{ends[0]} sentence(s) in the text, {ends[1]} in the reading"
+    return ""
 
 
 def _reach(starts: list[str], links: Mapping[str, list[str]]) -> set[str]:

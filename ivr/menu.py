@@ -107,6 +107,11 @@ class Language(Model):
     """How dates are spoken: {year} {month} {day} {month_name}."""
     month_names: list[str] = Field(default_factory=list)
     thousands: str = ","
+    first_day: str | None = None
+    """How {day} is said on the first of a month where that is an ordinal (pt: 1º de janeiro)."""
+    date_reading: str | None = None
+    """How dates are written in a `reading:` (kana, pinyin), when `date_format` has characters the
+    synthesiser cannot read, e.g. {year}ねん{month}がつ{day}にち; default: `date_format`."""
     synth_voice: str | None = None
     """espeak-ng voice for our own recordings (`ivr prompts render`), e.g. gmw/en-US, jpx/ja."""
     audio: Literal["say", "play"] = "say"
@@ -158,6 +163,66 @@ class Hours(Model):
         return {"opens": opens, "closes": closes}
 
 
+_DAY = r"(?:(\d{4})-)?(\d{2})-(\d{2})"
+_DAYS = re.compile(rf"^{_DAY}(?:\.\.{_DAY})?$")
+
+
+class Days(Model):
+    """Days written "12-29..01-03" (every year; may run into the next year), "2026-05-02" (once)
+    or "2026-08-13..2026-08-15" (once, a range)."""
+
+    first: tuple[int, int, int] = Field(repr=False)
+    """(year or 0 for every year, month, day)."""
+    last: tuple[int, int, int] = Field(repr=False)
+    text: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse(cls, value: object) -> object:
+        if isinstance(value, dt.date):
+            value = value.isoformat()
+        if isinstance(value, (dict, Days)):
+            return value
+        shape = 'write "MM-DD" or "MM-DD..MM-DD" (every year), "YYYY-MM-DD" or "YYYY-MM-DD..YYYY-MM-DD" (once)'
+        match = _DAYS.match(str(value).strip()) if isinstance(value, str) else None
+        if not match:
+            raise ValueError(f"{value!r}: {shape}")
+        y1, m1, d1, y2, m2, d2 = match.groups()
+        if m2 is None:
+            y2, m2, d2 = y1, m1, d1
+        if (y1 is None) != (y2 is None):
+            raise ValueError(f"{value!r}: give a year on both ends or on neither; {shape}")
+        first, last = (int(y1 or 0), int(m1), int(d1)), (int(y2 or 0), int(m2), int(d2))
+        for y, m, d in (first, last):
+            try:
+                dt.date(y or 2024, m, d)  # 2024: a leap year, so 02-29 is a valid yearly day
+            except ValueError as exc:
+                raise ValueError(f"{value!r}: {exc}") from None
+        if y1 is not None and last < first:
+            raise ValueError(f"{value!r} ends before it begins; write the earlier day first")
+        return {"first": first, "last": last, "text": str(value).strip()}
+
+    @property
+    def yearly(self) -> bool:
+        return self.first[0] == 0
+
+    def covers(self, day: dt.date) -> bool:
+        if not self.yearly:
+            return dt.date(*self.first) <= day <= dt.date(*self.last)
+        md, first, last = (day.month, day.day), self.first[1:], self.last[1:]
+        return first <= md <= last if first <= last else md >= first or md <= last
+
+
+class Special(Model):
+    """Dated hours that replace a calendar's usual ones: closure days or special hours."""
+
+    days: Days
+    hours: Hours
+    """ "closed", or the day's hours, e.g. "10:00-15:00"."""
+    note: str = ""
+    """Why (for people reading the file, the graph and `ivr check`), e.g. year-end holidays."""
+
+
 class Calendar(Model):
     timezone: str = "Asia/Tokyo"
     always_open: bool = False
@@ -166,6 +231,8 @@ class Calendar(Model):
     sunday: Hours | None = None
     holidays: Hours | None = None
     """Hours on Japanese national holidays (from the jpholiday package)."""
+    special: list[Special] = Field(default_factory=list)
+    """Dated closures and special hours; a one-off day wins over a yearly one, else the first listed."""
 
     @field_validator("timezone")
     @classmethod
@@ -187,8 +254,10 @@ class Rule(Model):
     points: int = Field(0, ge=0)
     opens: dt.date | None = None
     closes: dt.date | None = None
+    dates: dict[Annotated[str, Field(pattern=r"^[a-z_]+$")], dt.date] = Field(default_factory=dict)
+    """Other dates its texts say, by name: `card_by: 2022-09-30` is said as {card_by}."""
     say: Prompt
-    """Said while the window is open; may use {points}, {opens}, {closes}."""
+    """Said while the window is open; may use {points}, {opens}, {closes} and its `dates`."""
     upcoming: Prompt | None = None
     """Said before `opens`."""
     closed: Prompt | None = None
@@ -203,6 +272,20 @@ class Eligibility(Model):
     """Said first when the caller can receive nothing now."""
     bring: Prompt
     """What to have ready to apply; said when points are or will be available."""
+    ends: dt.date | None = None
+    """The last day of the whole programme: after it, every answer is `ended` alone."""
+    ended: Prompt | None = None
+    """Said after `ends`, whatever the answers; may use {ends}."""
+
+
+class Announcement(Model):
+    """A dated notice said at the start of every call, in the caller's language, once chosen."""
+
+    id: NodeId
+    starts: dt.date = Field(alias="from")
+    until: dt.date
+    """The last day it is said (in the menu's time zone)."""
+    say: Prompt
 
 
 class _Node(Model):
@@ -283,6 +366,8 @@ class Menu(Model):
     prompts: dict[str, Prompt] = Field(default_factory=dict)
     """Prompts said by the engine itself: invalid_key, no_input, not_understood, restart."""
     eligibility: Eligibility | None = None
+    announcements: list[Announcement] = Field(default_factory=list)
+    """Said, when dated today, right after the language is chosen (or at the start without a choice)."""
     nodes: dict[NodeId, Node] = Field(min_length=1)
 
     _source: Source | None = PrivateAttr(default=None)

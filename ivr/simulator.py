@@ -100,9 +100,12 @@ class EngineLine:
 
 def step_events(step: Step) -> list[Event]:
     """What the caller hears in `step`, then what the call does next."""
-    events: list[Event] = [
-        {"type": "say", "text": u.text, "spoken": u.spoken, "lang": u.lang, "prompt": u.prompt} for u in step.say
-    ]
+    events: list[Event] = []
+    for u in step.say:
+        event: Event = {"type": "say", "text": u.text, "spoken": u.spoken, "lang": u.lang, "prompt": u.prompt}
+        if u.reading:
+            event["reading"] = u.reading
+        events.append(event)
     return events + [action_event(step)]
 
 

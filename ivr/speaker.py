@@ -42,8 +42,11 @@ def _speak_aloud(text: str, voice: str) -> None:
 
 
 def reading(menu: Menu, event: Event) -> str:
-    """What espeak should read for a `say` event: the prompt's reading where it has one (kana,
-    pinyin) and the event says the prompt's text as written; otherwise what the event says."""
+    """What espeak should read for a `say` event: the reading the engine gave it (eligibility
+    answers too, dates filled in kana or pinyin), else the prompt's reading where the event says
+    the prompt's text as written (a call through TwiML), otherwise what the event says."""
+    if event.get("reading"):
+        return str(event["reading"])
     prompt, code = str(event.get("prompt")), str(event["lang"])
     source = menu.nodes[prompt].say if prompt in menu.nodes else menu.prompts.get(prompt, {})
     text = source.get(code)

@@ -14,17 +14,20 @@ from functools import lru_cache
 
 from .menu import Language
 
-TEL = re.compile(r"\{tel:([0-9#*\-]+)\}")
+TEL = re.compile(r"\{tel:([0-9#*\-]+(?: [0-9#*\-]+)*)\}")
 PLACEHOLDER = re.compile(r"\{([A-Za-z_]+)\}")
 _FOLDED = re.compile(r"(?<=[。、！？，：；])\s+")  # YAML folding puts spaces between Japanese/Chinese sentences
 
 
 def display(text: str) -> str:
-    return _FOLDED.sub("", TEL.sub(lambda m: m.group(1), text))
+    return _FOLDED.sub("", TEL.sub(lambda m: m.group(1).replace(" ", ""), text))
 
 
 def spoken(text: str) -> str:
-    return _FOLDED.sub("", TEL.sub(lambda m: ", ".join(" ".join(group) for group in m.group(1).split("-")), text))
+    """Digits one by one, in the groups written: a hyphen, or a space where the number is written
+    without one ({tel:0570-010 076} shows 0570-010076 and is read 0570, 010, 076)."""
+    return _FOLDED.sub("", TEL.sub(lambda m: ", ".join(" ".join(group) for group in re.split(r"[- ]", m.group(1))),
+                                   text))
 
 
 def fill(text: str, fields: dict[str, str]) -> str:
@@ -32,9 +35,12 @@ def fill(text: str, fields: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda m: fields.get(m.group(1), m.group(0)), text)
 
 
-def format_date(day: dt.date, lang: Language) -> str:
+def format_date(day: dt.date, lang: Language, reading: bool = False) -> str:
+    """`day` as the language says it; with `reading`, as written in a `reading:` (kana, pinyin)."""
     month_name = lang.month_names[day.month - 1] if lang.month_names else str(day.month)
-    return lang.date_format.format(year=day.year, month=day.month, day=day.day, month_name=month_name)
+    shape = (lang.date_reading or lang.date_format) if reading else lang.date_format
+    number: int | str = lang.first_day if day.day == 1 and lang.first_day else day.day
+    return shape.format(year=day.year, month=day.month, day=number, month_name=month_name)
 
 
 def format_number(value: int, lang: Language) -> str:

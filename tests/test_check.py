@@ -113,8 +113,10 @@ def test_the_free_dial_moments_cover_hours_and_rules(free_dial: Report) -> None:
     assert labels["holiday 19:00"] == "weekday 21:00"  # a holiday evening is closed like a weekday night
     assert labels["Saturday 15:00"] == "weekday 10:00"
     assert "after every rule 2023-03-01" in labels
+    assert labels["hotline year-end holidays 2026-12-29"] == "weekday 21:00"  # closed, as at night
+    assert "announcement busy_until_july_8 2022-06-30" in labels
     explored = [m for m in free_dial.moments if m.same_as is None]
-    assert len(explored) == 4
+    assert len(explored) == 5
 
 
 def test_the_worst_case_replays_as_a_sim_script(free_dial: Report) -> None:
@@ -366,3 +368,44 @@ def test_a_loop_too_rich_to_search_gets_a_real_path_said_to_be_at_least() -> Non
     assert walk is not None and not walk.exact
     assert "  worst case     at least " in format_report(report)
     assert report_json(report)["languages"]["en"]["worst"]["exact"] is False  # type: ignore[index]
+
+
+# -- the lost card first ----------------------------------------------------------------------------
+def test_the_lost_card_figure_is_within_15_seconds_in_every_language(free_dial: Report) -> None:
+    for code, entry in free_dial.languages.items():
+        walk = entry.urgent
+        assert walk is not None and walk.end == "24/7 transfer", code
+        assert 5 < walk.seconds <= 15, (code, walk.seconds)
+        assert walk.script == f"{'123456'[['ja', 'en', 'zh', 'ko', 'es', 'pt'].index(code)]} 2"  # the language, then 2
+    text = format_report(free_dial)
+    assert text.count("  lost card  ") == 6 and "(from the first word; limit 15 s)" in text
+    figures = report_json(free_dial)["languages"]
+    assert all(figures[code]["lost_card"]["seconds"] <= 15 for code in figures)  # type: ignore[index]
+
+
+def test_a_key_counts_from_the_end_of_the_sentence_that_names_it() -> None:
+    from ivr.check import barge_seconds
+    from ivr.engine import Utterance
+
+    say = (Utterance("a", "Welcome to the line. For a lost card, press 2. For others, press 3.", "en", "x"),
+           Utterance("b", "Call 0 1 2 0, 9 5 or 24 hours.", "en", "y"))
+    first, second = "Welcome to the line.", " For a lost card, press 2."
+    assert barge_seconds(say, "2") == pytest.approx(speech_seconds(first) + speech_seconds(second))
+    everything = sum(speech_seconds(u.spoken) for u in say)
+    assert barge_seconds(say, "9") == pytest.approx(everything)  # 9 only inside a phone number read digit by digit
+    assert barge_seconds(say, "4") == pytest.approx(everything)  # "24" is not the key 4
+
+
+def test_a_slow_way_to_the_24_7_line_is_a_problem() -> None:
+    text = TINY.replace("  office: {timezone: Asia/Tokyo, weekdays: \"09:00-17:00\"}",
+                        "  office: {timezone: Asia/Tokyo, weekdays: \"09:00-17:00\"}\n  always: {always_open: true}").replace(
+        "      \"1\": desk\n      \"2\": bye\n      \"3\": q_card", "      \"1\": desk\n      \"2\": bye\n      \"3\": q_card\n      \"4\": lost").replace(
+        "  bye:\n", "  lost:\n    type: transfer\n    to: \"+81120950178\"\n    hours: always\n    unanswered: bye\n  bye:\n")
+    quick = check(tiny(text))
+    assert quick.languages["en"].urgent is not None and quick.languages["en"].urgent.script == "4"
+    assert not [p for p in problems(quick) if "24/7" in p]
+    slow = text.replace("Press 1 for staff, 2 to leave, 3 for points.",
+                        "Welcome to our service. " * 12 + "Press 1 for staff, 2 to leave, 3 for points, 4 for a lost card.")
+    found = [p for p in problems(check(tiny(slow))) if "24/7" in p]
+    assert len(found) == 1 and "a caller in en needs" in found[0] and "(limit 15 s)" in found[0]
+    assert "try: ivr sim --menu tiny.yaml" in found[0] and "--script 4" in found[0]

@@ -25,7 +25,10 @@ def test_points_add_up_from_the_rules(call: Caller, answers: str, points: str, r
     text = result(call, answers)
     assert f"you can receive up to {points} yen" in text
     # each registration the caller has made is a rule of its own, with its own deadline
-    assert text.count("Apply by February 28, 2023.") == text.count("Apply by") == registrations
+    assert text.count("for registering") == registrations
+    # every amount comes with its deadline
+    amounts = [line for line in text.splitlines()[1:] if " yen" in line]
+    assert amounts and all("Apply by February 28, 2023." in line for line in amounts)
     assert "4-digit PIN" in text and "this call will never ask for it" in text
 
 
@@ -46,31 +49,81 @@ def test_hints_name_what_is_missing(call: Caller) -> None:
 def test_no_card_before_the_card_deadline(call: Caller) -> None:
     text = result(call, "2")
     assert "you cannot receive Mynapoint points at this time" in text
-    assert "apply for a My Number card by September 30, 2022" in text
+    assert "apply for a My Number Card by September 30, 2022" in text
 
 
 def test_no_card_after_the_card_deadline(call: Caller) -> None:
     text = result(call, "2", at=jst(2022, 10, 1, 10, 0))
-    assert "The deadline to apply for a My Number card for Mynapoint, September 30, 2022, has passed." in text
+    assert "The deadline to apply for a My Number Card for Mynapoint, September 30, 2022, has passed." in text
 
 
 def test_before_the_second_windows_open(call: Caller) -> None:
     text = result(call, "1 2 1 1", at=EARLY_2022)
     assert "you can receive up to 5,000 yen" in text
-    assert "From June 30, 2022, you can apply for the 7,500 yen" in text
+    assert "Applications for the 7,500 yen for registering your card as a health insurance card are planned to open on June 30, 2022." in text
+    assert "From June 30" not in text  # the Oshu page says planned (予定): not said as a fact before the day
+
+
+def test_once_june_30_has_passed_the_hints_give_the_deadline(call: Caller) -> None:
+    text = result(call, "1 2 2 2", at=jst(2022, 6, 30, 10, 0))
+    assert "If you register your card as a health insurance card, you can receive 7,500 yen of points. Apply by February 28, 2023." in text
+    assert "planned" not in text
+
+
+def test_before_march_28_2022_the_account_hint_says_when_registration_opens(call: Caller) -> None:
+    text = result(call, "1 2 2 2", at=EARLY_2022)
+    assert "Bank accounts for public funds can be registered from March 28, 2022" in text
+    assert "registered from March 28" not in result(call, "1 2 2 2", at=ROUND2)
+
+
+def test_from_october_2022_a_card_holder_hears_the_card_deadline(call: Caller) -> None:
+    condition = "This counts only if you applied for your My Number Card by September 30, 2022"
+    later = result(call, "1 2 1 1", at=jst(2022, 10, 1, 10, 0)).splitlines()
+    assert "up to 20,000 yen" in later[0] and condition in later[1]  # right after the amount it qualifies
+    assert condition not in result(call, "1 2 1 1", at=jst(2022, 9, 30, 10, 0))
 
 
 def test_first_round(call: Caller) -> None:
     text = result(call, "1 2 2 2", at=jst(2021, 6, 1, 10, 0))
-    assert "25 percent" in text and "up to 5,000 yen" in text and "Round-one applications close on December 31, 2021." in text
+    assert "25 percent" in text and "up to 5,000 yen" in text and "if you applied for your card by April 30, 2021" in text
+    assert "Charges and purchases count from September 1, 2020, never before your own application; apply by December 31, 2021." in text
     assert "From January 1, 2022, people who did not apply in the first round can receive up to 5,000 yen in the second round" in text
 
 
 def test_after_the_programme_ended_it_says_so(call: Caller) -> None:
     text = result(call, "1 2 1 1", at=TODAY)
-    assert "you cannot receive Mynapoint points at this time" in text
-    assert text.count("Applications for Mynapoint ended on February 28, 2023.") == 1
-    assert "up to" not in text and "To apply" not in text
+    assert text.count("The Mynapoint programme has ended. Applications for points closed on February 28, 2023") == 1
+    assert "at this time" not in text and "up to" not in text and "To apply" not in text
+
+
+@pytest.mark.parametrize("code", ["ja", "en", "zh", "ko", "es", "pt"])
+def test_after_the_end_every_answer_path_says_the_programme_has_ended(engine, code: str) -> None:  # type: ignore[no-untyped-def]
+    from itertools import product
+
+    from ivr.eligibility import explain
+    from ivr.speech import fill, format_date
+
+    menu = engine.menu
+    elig, lang = menu.eligibility, menu.languages[code]
+    expected = fill(elig.ended[code], {"ends": format_date(elig.ends, lang)})
+    for values in product([True, False, None], repeat=4):  # None: a question the caller never reached
+        answers = {k: v for k, v in zip(("has_card", "round1_full", "health_insurance", "public_account"), values)
+                   if v is not None}
+        assert explain(elig, answers, jst(2023, 3, 1, 10, 0).date(), code, lang) == [expected], answers
+
+
+def test_eligibility_readings_fill_dates_as_the_synthesiser_reads_them(engine) -> None:  # type: ignore[no-untyped-def]
+    from ivr.eligibility import explain
+
+    menu = engine.menu
+    answers = {"has_card": True, "round1_full": False, "health_insurance": True, "public_account": True}
+    ja = explain(menu.eligibility, answers, ROUND2.date(), "ja", menu.languages["ja"])
+    deadline = next(s for s in ja if "健康保険証" in s)
+    assert "2023年2月28日" in deadline and deadline.reading is not None
+    assert "2023ねん2がつ28にち" in deadline.reading and "年" not in deadline.reading
+    zh = explain(menu.eligibility, answers, ROUND2.date(), "zh", menu.languages["zh"])
+    assert all(s.reading and "{" not in s.reading for s in zh[:-1])
+    assert "2023 nian2 2 yue4 28 ri4" in next(s.reading for s in zh if "健康保险证" in s)
 
 
 def test_the_day_of_the_deadline_still_counts(call: Caller) -> None:

@@ -49,7 +49,8 @@ def test_keys_and_answers_label_the_edges(source: str) -> None:
     drawn = edges(source)
     assert [drawn[("main", dest)] for dest in ("card_info", "lost_card", "system_info", "portal_info",
                                                "mynapoint")] == ["1", "2", "3", "4", "5"]
-    assert drawn[("language", "fraud_warning")] == "1 ja | 2 en | 3 zh | 4 ko | 5 es | 6 pt"
+    assert drawn[("language", "lost_card_first")] == "1 ja | 2 en | 3 zh | 4 ko | 5 es | 6 pt"
+    assert drawn[("lost_card_first", "fraud_warning")] == "next"
     assert drawn[("q_card", "q_round1")] == "yes" and drawn[("q_card", "eligibility_result")] == "no"
     assert drawn[("q_round1", "q_health")] == "yes | no"
     assert drawn[("fraud_warning", "main")] == "next"
@@ -77,7 +78,16 @@ def test_transfers_are_marked_24_7_or_with_their_hours(source: str) -> None:
     drawn = nodes(source)
     assert drawn["lost_desk"] == "lost_desk\\l24/7\\l"
     for desk in ("card_desk", "system_desk", "portal_desk", "mynapoint_desk", "operator"):
-        assert drawn[desk] == f"{desk}\\lhours: hotline\\l"
+        assert drawn[desk] == f"{desk}\\lhours: hotline\\lclosed 12-29..01-03\\l"  # the year-end holidays
+
+
+def test_special_hours_are_drawn_with_their_days() -> None:
+    data = synthetic_menu_data(3)
+    data["hours"]["office"] = {"weekdays": "09:00-17:00", "special": [
+        {"days": "2026-05-02", "hours": "10:00-15:00"}, {"days": "08-13..08-15", "hours": "closed"}]}
+    data["nodes"]["desk"].update(hours="office", closed="bye")
+    desk = nodes(render(Menu.model_validate(data), "dot").decode())["desk"]
+    assert desk == "desk\\lhours: office\\l10:00-15:00 2026-05-02\\lclosed 08-13..08-15\\l"
 
 
 def test_global_keys_and_giving_up_are_said_once(source: str) -> None:
@@ -87,7 +97,7 @@ def test_global_keys_and_giving_up_are_said_once(source: str) -> None:
     assert [edge for edge in drawn if edge[1] == "main"] == [("fraud_warning", "main")]
     assert "<b>Giving up</b> after 2 retries (or the node's own)" in source
     for text in ("repeat", "main menu → main", "operator → operator", "→ operator: all others",
-                 "→ goodbye: after_result, after_hours, busy, lost_busy", "→ fraud_warning: language"):
+                 "→ goodbye: after_result, after_hours, busy, lost_busy", "→ lost_card_first: language"):
         assert source.count(text) == 1, text
 
 
@@ -120,7 +130,7 @@ def graph(*args: str) -> tuple[int, str]:
 
 def test_cli_writes_an_svg_that_parses(tmp_path: Path, menu: Menu) -> None:
     code, out = graph("-o", str(tmp_path / "menu.svg"))
-    assert code == 0 and out == f"{tmp_path / 'menu.svg'}: 24 nodes, svg, dot layout\n"
+    assert code == 0 and out == f"{tmp_path / 'menu.svg'}: 25 nodes, svg, dot layout\n"
     root = ET.parse(tmp_path / "menu.svg").getroot()
     titles = {t.text for t in root.iter("{http://www.w3.org/2000/svg}title")}
     assert root.tag == "{http://www.w3.org/2000/svg}svg" and set(menu.nodes) <= titles

@@ -189,3 +189,53 @@ def test_a_closed_transfer_that_leads_back_to_itself_loops() -> None:
 def test_a_date_format_with_an_unknown_field() -> None:
     text = GOOD.replace('yes: ["yes"], no: ["no"]}', 'yes: ["yes"], no: ["no"], date_format: "{yr}"}')
     only(text, r"date_format '\{yr\}' cannot be used \(KeyError", 3)
+
+
+# -- readings for the synthesiser ---------------------------------------------------------------
+JA = GOOD.replace(
+    '  en: {name: English, say_language: en-US, voice: Polly.Joanna, speech: en-US, yes: ["yes"], no: ["no"]}',
+    '  en: {name: English, say_language: en-US, voice: Polly.Joanna, speech: en-US, yes: ["yes"], no: ["no"]}\n'
+    '  ja: {name: 日本語, say_language: ja-JP, voice: Polly.Mizuki, speech: ja-JP, yes: [はい], no: [いいえ], '
+    'synth_voice: jpx/ja}\n'
+    '  zh: {name: 中文, say_language: cmn-CN, voice: Polly.Zhiyu, speech: cmn-Hans-CN, yes: [是], no: [不是], '
+    'synth_voice: sit/cmn-latn-pinyin}').replace(
+    "  invalid_key: {en: Sorry.}\n  no_input: {en: Sorry.}\n  not_understood: {en: Sorry.}\n  restart: {en: Again.}",
+    "\n".join(f"  {name}: {{en: Sorry., ja: {{text: すみません。, reading: すみません。}}, zh: {{text: 抱歉。, reading: bao4 qian4.}}}}"
+              for name in ("invalid_key", "no_input", "not_understood", "restart"))).replace(
+    "    say: {en: Goodbye.}",
+    "    say:\n      en: Goodbye.\n      ja: {text: 受付は24時間です。, reading: うけつけは24じかんです。}\n"
+    "      zh: {text: 再见。, reading: zai4 jian4.}").replace(
+    "    say: {en: Press 1 for staff or 2 to leave.}",
+    "    say: {en: Press 1 for staff or 2 to leave., ja: 1か2を押して。, zh: {text: 请按1或2。, reading: qing3 an4 1 huo4 2.}}")
+
+
+def test_the_readings_menu_is_clean_but_for_a_kanji_text_without_reading() -> None:
+    found = problems(JA)
+    assert len(found) == 1 and "node main say.ja has kanji but no reading" in found[0], found
+
+
+@pytest.mark.parametrize(("old", "new", "drift"), [
+    ("受付は24時間です。", "受付は365日です。", "the text says 365, the reading does not"),
+    ("reading: うけつけは24じかんです。", "reading: うけつけは24じかんです。いつでもどうぞ。", "1 sentence(s) in the text, 2 in the reading"),
+    ("受付は24時間です。", '"受付は24時間、{tel:0120-95-0178}です。"', "phone numbers 0120-95-0178 in the text, none in the reading"),
+])
+def test_a_reading_left_behind_by_its_text_is_a_warning(old: str, new: str, drift: str) -> None:
+    found = [p for p in problems(JA.replace(old, new)) if "drift" in p or "does not match" in p]
+    assert len(found) == 1 and ": warning: node bye say.ja reading does not match its text (" + drift in found[0], found
+    assert "Update reading:" in found[0]
+
+
+def test_a_latin_word_in_a_pinyin_reading_is_a_warning() -> None:
+    text = JA.replace("zh: {text: 再见。, reading: zai4 jian4.}", "zh: {text: Mynapoint再见。, reading: Mynapoint zai4 jian4.}")
+    found = [p for p in problems(text) if "not pinyin" in p]
+    assert len(found) == 1 and "node bye say.zh reading has Mynapoint, not pinyin: espeak switches to English" in found[0]
+    assert not [p for p in problems(text.replace("reading: Mynapoint zai4", "reading: mai4 na4 po1 yin1 te4 zai4"))
+                if "not pinyin" in p]
+
+
+def test_ends_needs_ended() -> None:
+    from support import MENU_PATH
+
+    text = MENU_PATH.read_text(encoding="utf-8").replace("  ends: 2023-02-28\n", "")
+    found = problems(text)
+    assert len(found) == 1 and "give both ends: (the programme's last day) and ended:" in found[0], found

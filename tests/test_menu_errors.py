@@ -207,8 +207,8 @@ TIMEOUT = line_of(SHIPPED, "  timeout: 6")
      '"transfer"? (use one of: menu, language, message, question, eligibility, transfer, hangup)'),
     (MAIN_CHOICE_5, "mynapoint", "mynapiont", "node main choices.5 leads to node 'mynapiont', which does not exist; "
      'did you mean "mynapoint"?'),
-    (NEXT_OF["language"], "next: fraud_warning", "next: fraud_warnin", "node language next leads to node "
-     "'fraud_warnin', which does not exist; did you mean \"fraud_warning\"?"),
+    (NEXT_OF["language"], "next: lost_card_first", "next: lost_card_firs", "node language next leads to node "
+     "'lost_card_firs', which does not exist; did you mean \"lost_card_first\"?"),
     (line_of(SHIPPED, '    choices: {"1": ja'), '"2": en', '"2": eng', "key 2 selects language 'eng', which is not "
      'under languages: (have en, es, ja, ko, pt, zh); did you mean "en"?'),
     (line_of(SHIPPED, "  default_language: ja"), "ja", "jp", "default_language 'jp' is not under languages: (have "
@@ -299,10 +299,12 @@ def test_the_guide_describes_every_field_the_menu_accepts() -> None:
     from ivr import menu as models
 
     undocumented = [f"{model.__name__}.{name}" for model in (
-        models.Menu, models.Info, models.Language, models.Settings, models.Keys, models.Calendar, models.Eligibility,
+        models.Menu, models.Info, models.Language, models.Settings, models.Keys, models.Calendar, models.Special,
+        models.Announcement, models.Eligibility,
         models.Rule, models.MenuNode, models.LanguageNode, models.MessageNode, models.QuestionNode,
         models.EligibilityNode, models.TransferNode, models.HangupNode)
-        for name in model.model_fields if f"`{name}`" not in DOC and f'`"{name}"`' not in DOC]
+        for name in (f.alias or n for n, f in model.model_fields.items())
+        if f"`{name}`" not in DOC and f'`"{name}"`' not in DOC]
     assert undocumented == []
     assert "`text:`" in DOC and "`reading:`" in DOC  # the other way to write a prompt's text
 

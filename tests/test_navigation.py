@@ -58,7 +58,7 @@ def test_zero_at_night_states_the_hours(call: Caller) -> None:
 def test_language_silence_continues_in_japanese(call: Caller) -> None:
     events = call("wait wait wait")
     said = [e for e in after_last_input(events) if e["type"] == "say"]
-    assert [e["prompt"] for e in said] == ["fraud_warning", "main"] and said[0]["lang"] == "ja"
+    assert [e["prompt"] for e in said] == ["lost_card_first", "fraud_warning", "main"] and said[0]["lang"] == "ja"
 
 
 def test_keys_during_the_fraud_warning_act_on_the_main_menu(call: Caller) -> None:
@@ -81,7 +81,7 @@ def test_lost_card_busy_retries_the_lost_card_line(call: Caller) -> None:
 def test_preselected_language_skips_the_choice(call: Caller) -> None:
     events = call("", lang="ko")
     said = [e for e in events if e["type"] == "say"]
-    assert said[0]["prompt"] == "fraud_warning" and said[0]["lang"] == "ko"
+    assert said[0]["prompt"] == "lost_card_first" and said[0]["lang"] == "ko"
 
 
 def test_every_call_ends_in_a_transfer_or_hangup(call: Caller) -> None:

@@ -108,6 +108,7 @@ def test_a_call_and_its_steps_are_recorded(database_url: str) -> None:
     assert did == [
         ("language", "enter", None, None, None, None),
         ("language", "input", "key", "2", "key", None),
+        ("lost_card_first", "enter", None, None, None, None),
         ("fraud_warning", "enter", None, None, None, None),
         ("main", "enter", None, None, None, None),
         ("main", "input", "key", "2", "key", None),

@@ -146,15 +146,15 @@ def test_coverage_lists_what_was_never_exercised(menu: Menu, tmp_path: Path) -> 
     scenario = load_file(write(tmp_path, WRONG.replace("23:00", "10:00")), menu)[0]
     coverage = Coverage(menu)
     Runner(menu, MENU_PATH, coverage).run(scenario, ENGINE)
-    assert coverage.nodes == {"language", "fraud_warning", "main", "card_info", "card_desk"}
+    assert coverage.nodes == {"language", "lost_card_first", "fraud_warning", "main", "card_info", "card_desk"}
     assert coverage.keys == {("language", "2"), ("main", "1")}
     report = coverage.report()
-    assert "  nodes      5/24   20.8%" in report
+    assert "  nodes      6/25   24.0%" in report
     assert "lost_busy" in report.split("keys")[0]  # among the nodes never entered
     assert "main (2, 3, 4, 5)" in report
     assert "* (repeat) NEVER pressed" in report
     en = next(line for line in report.splitlines() if line.strip().startswith("en "))
-    assert en.split()[1] == "5/46"  # language, fraud_warning, main, card_info, card_desk
+    assert en.split()[1] == "6/47"  # language, lost_card_first, fraud_warning, main, card_info, card_desk
 
 
 def test_a_closed_transfer_counts_as_entered(menu: Menu, tmp_path: Path) -> None:
@@ -167,7 +167,7 @@ def test_a_closed_transfer_counts_as_entered(menu: Menu, tmp_path: Path) -> None
 def test_cli_coverage_of_the_shipped_scenarios_is_complete() -> None:
     code, out = ivr_test(str(ROOT / "tests" / "scenarios"), "--coverage")
     assert code == 0, out
-    assert "  nodes     24/24  100.0%" in out
+    assert "  nodes     25/25  100.0%" in out
     assert "  keys      30/30  100.0%" in out
 
 

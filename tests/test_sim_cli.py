@@ -22,7 +22,7 @@ def sim(*args: str, input: str | None = None, columns: int | None = None) -> tup
 def test_scripted_call_prints_where_it_went() -> None:
     code, out = sim("--script", "2 2", "--at", "2026-12-06T03:00+09:00")
     assert code == 0
-    assert "[en] We will help you suspend a lost or stolen My Number card." in out
+    assert "[en] Connecting you to suspend a lost or stolen card." in out
     assert out.rstrip().endswith("-> TRANSFER to +81120950178 (lost_desk)\n"
                                  "-> staff answered: the call is theirs; end of the simulation")
 
@@ -41,7 +41,7 @@ def test_json_events() -> None:
 def test_lang_preselects() -> None:
     code, out = sim("--lang", "pt", "--script", "", "--json")
     first = json.loads(out.splitlines()[0])
-    assert code == 0 and first["lang"] == "pt" and first["prompt"] == "fraud_warning"
+    assert code == 0 and first["lang"] == "pt" and first["prompt"] == "lost_card_first"
 
 
 def test_interactive_call() -> None:
@@ -121,8 +121,8 @@ def test_prompts_wrap_at_spaces_to_the_width_with_an_indent() -> None:
     block = [lines[start]] + list(takewhile(lambda line: line.startswith("       ") and line[7] != " ", lines[start + 1:]))
     assert len(block) > 5
     said = " ".join(line[7:] for line in block)  # the indent is the width of "  [en] "
-    assert said.startswith("This is the My Number free dial. Beware of fraud. Officials of the Ministry")
-    assert "Ministry of Internal Affairs and Communications" in said and "0120-95-0178, option 5." in said
+    assert said.startswith("This is the My Number free dial. Beware of fraud. Ministry officials and officials")
+    assert "your city, town or village" in said and "0120-95-0178, option 5." in said
 
 
 def test_japanese_wraps_by_width_between_characters() -> None:

@@ -93,7 +93,7 @@ def test_questions_listen_for_speech_in_the_callers_language(twilio: Twilio) -> 
 
 def test_phone_numbers_are_read_digit_by_digit(twilio: Twilio) -> None:
     text = " ".join(s.text or "" for s in walk(twilio, "2").iter("Say"))
-    assert "0 1 2 0, 9 5, 0 1 7 8" in text and "hash, or pound, 9 1 1 0" in text and "0120-95-0178" not in text
+    assert "0 1 2 0, 9 5, 0 1 7 8" in text and "pound 9 1 1 0" in text and "0120-95-0178" not in text
 
 
 def test_transfer_dials_with_a_timeout_and_an_action(twilio: Twilio) -> None:
@@ -131,7 +131,8 @@ def test_silence_comes_back_through_the_redirect(twilio: Twilio) -> None:
 
 def test_lang_parameter_skips_the_language_choice(twilio: Twilio) -> None:
     root = twilio.twiml("/voice?lang=es")
-    assert root[0][0].text.startswith("Esta es la línea gratuita de My Number")  # type: ignore[union-attr]
+    assert root[0][0].text.startswith("¿Tarjeta perdida o robada? Oprima 2")  # type: ignore[union-attr]
+    assert root[0][1].text.startswith("Esta es la línea gratuita de My Number")  # type: ignore[union-attr]
 
 
 def test_health_reports_the_menu() -> None:
@@ -223,7 +224,7 @@ def test_state_survives_between_app_instances_sharing_a_secret() -> None:
     first, second = Twilio(make_app().test_client()), Twilio(make_app().test_client())
     action = action_of(first.twiml("/voice"))
     root = second.twiml(action, Digits="2")
-    assert root[0][1].text.startswith("Please choose from the following")  # type: ignore[union-attr]
+    assert root[0][2].text.startswith("Please choose from the following")  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("mangle", [
@@ -334,7 +335,7 @@ def test_a_fault_restarts_the_call_in_its_language_at_most_twice(twilio: Twilio,
             restart = root.find("Redirect").text or ""  # type: ignore[union-attr]
             assert re.fullmatch(r"/voice\?restarts=[12]&lang=en", restart)
             root = twilio.twiml(restart)
-            assert (root[0][0].text or "").startswith("This is the My Number free dial")  # English again
+            assert (root[0][0].text or "").startswith("If your My Number Card is lost")  # English again
     assert tags == [["Say", "Redirect"], ["Say", "Redirect"], ["Say", "Hangup"]]
 
 

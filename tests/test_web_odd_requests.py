@@ -155,5 +155,5 @@ def test_a_broken_audio_manifest_costs_no_call(tmp_path: Path, caplog: pytest.Lo
     app.extensions["ivr"].store.refresh()
     root = ET.fromstring(app.test_client().post("/voice", data={"CallSid": "CA1"}).get_data(as_text=True))
     assert [v.tag for v in root] == ["Gather", "Redirect"]
-    assert [s.text for s in root.iter("Say")][0] == "日本語をご希望の方は1を押してください。"
+    assert [s.text for s in root.iter("Say")][0] == "日本語は1を押してください。"
     assert "prompt audio in" in caplog.text and "cannot be used" in caplog.text
