@@ -17,8 +17,8 @@ the line its `To` now gets.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -60,18 +60,10 @@ def check_lines(path: Path) -> tuple[LineMap | None, list[Problem]]:
         return None, [Problem(file, exc.line, f"YAML syntax: {exc.message}")]
     problems = [Problem(file, second, f'"{key_path[-1]}" appears twice (first at line {first}); '
                         "a number is answered by one menu: keep one") for key_path, first, second in source.duplicates]
-    data: Any = source.data
-    if data is None:
-        data = {}
-    numbers = data.get("numbers") if isinstance(data, dict) else None
-    for key in numbers if isinstance(numbers, dict) else ():
-        if not isinstance(key, str):  # YAML reads +815012345678 unquoted as a number, and drops the +
-            problems.append(Problem(file, source.line(("numbers", key)), f"write the number {key} in quotes, as "
-                                    'Twilio sends it in To: e.g. "+815012345678": city.yaml'))
     if problems:
         return None, problems
     try:
-        lines = LineMap.model_validate(data)
+        lines = LineMap.model_validate({} if source.data is None else source.data)
     except ValidationError as exc:
         return None, schema_problems(source, exc, LineMap, _where)
     for number, name in lines.numbers.items():
