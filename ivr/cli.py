@@ -278,12 +278,13 @@ def check_command(project: Project, as_json: bool) -> None:
 @click.pass_obj
 def test_command(project: Project, paths: tuple[Path, ...], with_coverage: bool) -> None:
     """Play the scenarios in PATHS (YAML files or folders; default tests/scenarios) through the engine
-    and through the TwiML service; exit 1 unless every scenario passes on both.
+    and through the TwiML service; exit 1 unless every scenario passes on both. A folder's
+    subfolder named after a menu (tests/scenarios/city/ for menus/city.yaml) is that menu's.
 
     The format is in docs/scenarios.md.
     """
     menu = project.menu()
-    files = scenario_files(paths or [default_scenario_dir()])
+    files = scenario_files(paths or [default_scenario_dir()], project.path)
     if not files:
         raise click.ClickException(f"no scenario files (*.yaml) in {', '.join(map(str, paths)) or 'tests/scenarios'}")
     coverage = Coverage(menu) if with_coverage else None
