@@ -22,7 +22,8 @@ from .audio import PromptText, default_prompts_dir
 from .check import check, format_report, report_json
 from .describe import outcome
 from .engine import Engine
-from .errors import GraphError, IVRError, MenuError, ScriptError
+from .errors import GraphError, IVRError, MenuError, Problem, ScriptError
+from .lines import LineMap, check_lines, default_lines_path
 from .lint import recording_problems
 from .loader import check_file, load_menu
 from .menu import LanguageNode, Menu, default_menu_path
@@ -133,6 +134,33 @@ def lint(project: Project) -> None:
         click.echo(f"{path}: {errors} error(s), {warnings} warning(s)")
         sys.exit(1)
     click.echo(f"{path}: OK" + (f" ({warnings} warning(s))" if warnings else ""))
+
+
+@cli.command("lines")
+@click.argument("lines_file", metavar="[LINES]", required=False, type=click.Path(path_type=Path))
+@menu_option
+@click.pass_obj
+def lines_command(project: Project, lines_file: Path | None) -> None:
+    """Check the line mapping (default: lines.yaml beside the menu) and every menu it names, with
+    file:line, and say which menu answers each number; exit 1 on any error."""
+    path = lines_file or default_lines_path(project.path)
+    problems: list[Problem] = []
+    lines = LineMap()
+    if path.exists():
+        checked, problems = check_lines(path)
+        lines = checked or lines
+    for number, name in lines.numbers.items():
+        problems += [p for p in check_file(path.parent / name)[1] if p.severity == "error"]
+    for problem in problems:
+        click.echo(str(problem))
+    for number, name in lines.numbers.items():
+        click.echo(f"  {number} -> {path.parent / name}")
+    click.echo(f"  any other number -> {project.path}")
+    errors = sum(p.severity == "error" for p in problems)
+    if errors:
+        click.echo(f"{path}: {errors} error(s)")
+        sys.exit(1)
+    click.echo(f"{path}: OK" if path.exists() else f"{path}: no such file, so every number gets {project.path}")
 
 
 @cli.command()

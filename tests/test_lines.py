@@ -14,9 +14,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 from support import ROOT, WEEKDAY_MORNING, jst
 
+from ivr.cli import cli
 from ivr.engine import Call
 from ivr.lines import check_lines
 from ivr.state import StateCodec
@@ -241,3 +243,33 @@ def test_the_city_desks_are_closed_at_night_and_say_their_hours(menus: Path) -> 
     assert closed.find("Dial") is None
     assert says(closed)[-1].startswith("The city hall's desks are closed now. They are open on weekdays, "
                                        "except national holidays, from 8:30 a.m. to 5:15 p.m., Japan time.")
+
+
+# -- ivr lines ---------------------------------------------------------------------------------
+def test_ivr_lines_says_which_menu_answers_each_number(menus: Path) -> None:
+    default = menus / "free_dial.yaml"
+    result = CliRunner().invoke(cli, ["--menu", str(default), "lines"])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [f"  {CITY} -> {menus / 'city.yaml'}", f"  any other number -> {default}",
+                                          f"{menus / 'lines.yaml'}: OK"]
+
+
+def test_ivr_lines_reports_the_mapping_and_its_menus_with_file_line(menus: Path) -> None:
+    save(menus / "city.yaml", (menus / "city.yaml").read_text(encoding="utf-8").replace("next: main", "next: mian", 1))
+    save(menus / "lines.yaml", MAPPING + '  "+815000000002": town.yaml\n')
+    result = CliRunner().invoke(cli, ["lines", str(menus / "lines.yaml")])
+    assert result.exit_code == 1
+    assert f"{menus / 'lines.yaml'}:3: error: +815000000002: there is no menu file town.yaml" in result.output
+    (menus / "lines.yaml").write_text(MAPPING, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["lines", str(menus / "lines.yaml")])
+    assert result.exit_code == 1
+    assert f"{menus / 'city.yaml'}:185: error: node language next leads to node 'mian'" in result.output
+    assert result.output.splitlines()[-1] == f"{menus / 'lines.yaml'}: 1 error(s)"
+
+
+def test_ivr_lines_without_a_mapping_is_one_line(tmp_path: Path) -> None:
+    menu = tmp_path / "free_dial.yaml"
+    shutil.copy(ROOT / "menus" / "free_dial.yaml", menu)
+    result = CliRunner().invoke(cli, ["--menu", str(menu), "lines"])
+    assert result.exit_code == 0
+    assert result.output.splitlines()[-1] == f"{tmp_path / 'lines.yaml'}: no such file, so every number gets {menu}"
