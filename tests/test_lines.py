@@ -207,7 +207,7 @@ def test_a_broken_mapping_is_refused_and_the_last_good_one_keeps_serving(menus: 
     with caplog.at_level(logging.ERROR, logger="ivr.live"):
         refresh(app)
         refresh(app)
-    assert [r.message.count("town.yaml") for r in caplog.records if r.name == "ivr.live"] == [1]  # logged once, with file:line
+    assert [r.message.count("town.yaml") for r in caplog.records if r.levelno >= logging.ERROR] == [1]  # logged once, with file:line
     assert f"{menus / 'lines.yaml'}:2: error:" in caplog.text
     assert says(post(app, "/voice?lang=en"))[0].startswith(CITY_MAIN)
     health = app.test_client().get("/health").json
