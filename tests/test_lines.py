@@ -273,3 +273,11 @@ def test_ivr_lines_without_a_mapping_is_one_line(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["--menu", str(menu), "lines"])
     assert result.exit_code == 0
     assert result.output.splitlines()[-1] == f"{tmp_path / 'lines.yaml'}: no such file, so every number gets {menu}"
+
+
+def test_a_worker_starting_while_the_city_menu_is_broken_serves_its_archived_revision(menus: Path) -> None:
+    make_app(menus)  # a first worker archives the good city menu, in a folder of its own
+    assert list((menus.parent / "archive" / "line-city").glob("*.yaml"))
+    save(menus / "city.yaml", "menu: [\n")
+    app = make_app(menus)  # a worker (re)started now
+    assert says(post(app, "/voice?lang=en"))[0].startswith(CITY_MAIN)
