@@ -20,7 +20,7 @@ import click
 
 from .audio import default_prompts_dir
 from .describe import outcome
-from .errors import GraphError, IVRError, MenuError, ScriptError
+from .errors import GraphError, IVRError, MenuError, Problem, ScriptError
 from .lint import recording_problems
 from .loader import check_file, load_menu
 from .menu import LanguageNode, Menu, default_menu_path
@@ -134,6 +134,35 @@ def lint(project: Project) -> None:
         click.echo(f"{path}: {errors} error(s), {warnings} warning(s)")
         sys.exit(1)
     click.echo(f"{path}: OK" + (f" ({warnings} warning(s))" if warnings else ""))
+
+
+@cli.command("lines")
+@click.argument("lines_file", metavar="[LINES]", required=False, type=click.Path(path_type=Path))
+@menu_option
+@click.pass_obj
+def lines_command(project: Project, lines_file: Path | None) -> None:
+    """Check the line mapping (default: lines.yaml beside the menu) and every menu it names, with
+    file:line, and say which menu answers each number; exit 1 on any error."""
+    from .lines import LineMap, check_lines, default_lines_path
+
+    path = lines_file or default_lines_path(project.path)
+    problems: list[Problem] = []
+    lines = LineMap()
+    if path.exists():
+        checked, problems = check_lines(path)
+        lines = checked or lines
+    for number, name in lines.numbers.items():
+        problems += [p for p in check_file(path.parent / name)[1] if p.severity == "error"]
+    for problem in problems:
+        click.echo(str(problem))
+    for number, name in lines.numbers.items():
+        click.echo(f"  {number} -> {path.parent / name}")
+    click.echo(f"  any other number -> {project.path}")
+    errors = sum(p.severity == "error" for p in problems)
+    if errors:
+        click.echo(f"{path}: {errors} error(s)")
+        sys.exit(1)
+    click.echo(f"{path}: OK" if path.exists() else f"{path}: no such file, so every number gets {project.path}")
 
 
 @cli.command()
@@ -289,7 +318,8 @@ def check_command(project: Project, as_json: bool) -> None:
 @click.pass_obj
 def test_command(project: Project, paths: tuple[Path, ...], with_coverage: bool) -> None:
     """Play the scenarios in PATHS (YAML files or folders; default tests/scenarios) through the engine
-    and through the TwiML service; exit 1 unless every scenario passes on both.
+    and through the TwiML service; exit 1 unless every scenario passes on both. A folder's
+    subfolder named after a menu (tests/scenarios/city/ for menus/city.yaml) is that menu's.
 
     The format is in docs/scenarios.md.
     """
@@ -297,7 +327,7 @@ def test_command(project: Project, paths: tuple[Path, ...], with_coverage: bool)
     from .scenarios import Runner, default_scenario_dir, scenario_files, summary
 
     menu = project.menu()
-    files = scenario_files(paths or [default_scenario_dir()])
+    files = scenario_files(paths or [default_scenario_dir()], project.path)
     if not files:
         raise click.ClickException(f"no scenario files (*.yaml) in {', '.join(map(str, paths)) or 'tests/scenarios'}")
     coverage = Coverage(menu) if with_coverage else None

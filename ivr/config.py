@@ -18,6 +18,7 @@ FLAGS = ("ALLOW_UNSIGNED", "TRUST_PROXY", "ALLOW_CLOCK_HEADER", "RECORDS")
 
 DEFAULTS: dict[str, Any] = {
     "MENU": None,               # menu file; default $IVR_MENU or menus/free_dial.yaml
+    "LINES": None,              # number called -> menu file; default lines.yaml beside the menu (ivr.lines)
     "MENU_ARCHIVE": None,       # folder keeping every good revision, for calls in progress
     "MENU_CHECK_INTERVAL": 1.0,  # seconds between checks of the menu file for changes
     "DATABASE_URL": None,       # call records (and, when set, the menu archive): default an SQLite file of the user's

@@ -144,6 +144,9 @@ class Call:
     retries: int = 0
     answers: dict[str, bool] = field(default_factory=dict)
     ended: bool = False
+    line: str = ""
+    """The line the call came in on (`ivr.lines`: its menu file), "" for the service's own menu:
+    where to look for `revision`. The protocol's, not the engine's: the engine never reads it."""
 
 
 class Engine:

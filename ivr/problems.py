@@ -199,12 +199,17 @@ _PATTERNS = {
     r"^(\+\d{6,15}|sip:\S+|client:\S+)$": ("is not a number to dial",
                                             'write + and 6 to 15 digits in quotes (e.g. "+81120950178"), '
                                             "or sip:... or client:..."),
+    r"^\+[1-9][0-9]{5,14}$": ("is not a number as Twilio sends it in To",
+                              ("write + and the country code, then the number without its leading 0 or dashes, in "
+                               'quotes (e.g. 0191-21-8633 is "+81191218633")')),
+    r"^[A-Za-z0-9_][A-Za-z0-9_.-]*\.ya?ml$": ("is not a menu file in this folder",
+                                             "name a .yaml file beside this one, without a folder (e.g. city.yaml)"),
 }
 
 
 def _pattern(here: str, name: str, value: Any, pattern: str) -> str:
-    what, fix = _PATTERNS.get(pattern, ("is not allowed here", f"it must match {pattern}"))
-    fix = fix.format(name=name)
+    what, fix = _PATTERNS.get(pattern, ("is not allowed here", "it must match {pattern}"))
+    fix = fix.format(name=name, pattern=pattern)  # the pattern itself may hold braces: {6,15}
     if "node name" in what:
         tidy = re.sub(r"\W+", "_", str(value)).strip("_")
         if tidy and re.match(pattern, tidy) and tidy != value:

@@ -224,14 +224,24 @@ _FILE = TypeAdapter(list[Scenario])
 
 
 # -- loading -----------------------------------------------------------------------------
-def scenario_files(paths: Iterable[Path]) -> list[Path]:
-    """Files named on the command line, and the .yaml/.yml files inside folders (recursively)."""
+def scenario_files(paths: Iterable[Path], menu_path: Path | None = None) -> list[Path]:
+    """Files named on the command line, and the .yaml/.yml files inside folders (recursively).
+
+    A scenario folder names the menu of its files by their subfolder: tests/scenarios/city/ holds
+    the scenarios of menus/city.yaml (a menu file beside `menu_path`), the other files the
+    default menu's. So a folder gives the files of `menu_path`: its subfolder of that name if it
+    has one, else every file but those in subfolders named after another menu."""
     out: list[Path] = []
     for path in paths:
-        if path.is_dir():
-            out += sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file())
-        else:
+        if not path.is_dir():
             out.append(path)
+            continue
+        own = path / menu_path.stem if menu_path is not None else None
+        if own is not None and own.is_dir():
+            path = own
+        others = {p.stem for p in menu_path.parent.glob("*.y*ml")} - {menu_path.stem} if menu_path else set()
+        out += sorted(p for p in path.rglob("*") if p.suffix in (".yaml", ".yml") and p.is_file()
+                      and not (p.parent != path and p.relative_to(path).parts[0] in others))
     return out
 
 

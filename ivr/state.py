@@ -7,7 +7,7 @@ and a token cannot be moved to another call. A bad, expired or foreign token rea
 None and the service apologises and starts again at the main menu.
 
 The token is `payload.mac`: the payload is the call's fields and the time it was
-issued, as compact JSON in URL-safe base64; the mac is a keyed BLAKE2b of the payload
+issued (and, for a call on a line of `menus/lines.yaml`, that line), as compact JSON in URL-safe base64; the mac is a keyed BLAKE2b of the payload
 and the call's CallSid (the standard library's MAC built into the hash: Python's
 hashlib documents it as the faster replacement for HMAC), keyed by the service's
 secret. This is what itsdangerous's TimestampSigner does with HMAC; its layers made
@@ -45,6 +45,8 @@ class StateCodec:
         """The token for `call`; `restarts` is how often the service had to start it again
         after a fault (the protocol's, not the engine's: see voice.MAX_RESTARTS)."""
         fields = [call.node, call.lang, call.revision, call.retries, call.answers, restarts, int(time.time())]
+        if call.line:  # the default line's tokens stay as they were before there were lines
+            fields.append(call.line)
         payload = _b64(_JSON.encode(fields).encode()).rstrip(b"=")
         return (payload + b"." + self._mac(payload, call_sid)).decode()
 
@@ -55,17 +57,19 @@ class StateCodec:
             return None
         try:
             text = binascii.a2b_base64(payload.translate(_FROM_URL) + b"=" * (-len(payload) % 4)).decode()
-            node, lang, revision, retries, answers, restarts, issued = _read_json(text)
+            node, lang, revision, retries, answers, restarts, issued, *rest = _read_json(text)
         except (ValueError, TypeError):  # binascii.Error and UnicodeDecodeError are ValueErrors
             return None
+        line = rest[0] if len(rest) == 1 else ""
         if not (type(node) is str and type(lang) is str and type(revision) is str and type(retries) is int
-                and type(answers) is dict and type(restarts) is int and type(issued) is int):
+                and type(answers) is dict and type(restarts) is int and type(issued) is int
+                and type(line) is str and len(rest) <= 1):
             return None
         age = time.time() - issued
         if age > self._max_age or age < -CLOCK_SKEW:
             return None
         return Call(node=node, lang=lang, revision=revision, retries=retries,
-                    answers={str(k): bool(v) for k, v in answers.items()}), restarts
+                    answers={str(k): bool(v) for k, v in answers.items()}, line=line), restarts
 
     def _mac(self, payload: bytes, call_sid: str) -> bytes:
         signed = payload + b"\0" + call_sid[:64].encode("utf-8", "replace")

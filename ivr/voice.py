@@ -7,8 +7,8 @@ the scenario runner, `ivr sim --in-process` and the benchmarks hand it theirs di
 
 * what each webhook means for the engine: keys (with type-ahead), speech, silence (the
   <Redirect> after a <Gather>), a transfer's outcome;
-* the call's state between webhooks, a signed token in the next URL (`ivr.state`), and the
-  menu revision the call began on (`ivr.live`);
+* the call's state between webhooks, a signed token in the next URL (`ivr.state`), the
+  line the number called gives it (`ivr.lines`) and the menu revision it began on (`ivr.live`);
 * what a lost state or a failed webhook gets: an apology in the caller's language and a
   fresh start at the main menu, at most MAX_RESTARTS times, so no caller loops forever;
 * the time a test asks for (`TIME_HEADER`), and the TwiML (`ivr.twiml`, with our audio
@@ -35,6 +35,7 @@ from urllib.parse import quote
 from .audio import MANIFEST, default_prompts_dir, playable
 from .config import DEFAULTS
 from .engine import Call, DialOutcome, End, Input, Listen, Press, Silence, Speak, Step, Transfer
+from .lines import Lines
 from .live import KEEP, MenuStore, Revision
 from .menu import KEYS, LISTENING, Menu
 from .records import Ending, Move, Sink, Visit
@@ -97,12 +98,14 @@ Advance = Callable[[Call, Revision, Mapping[str, str], dt.datetime], tuple[str, 
 
 
 class Voice:
-    """The webhooks of one service: its menus (`store`), clock, state codec, audio, and where
-    call records go (`records`, e.g. an `ivr.recorder.Recorder`; None keeps none)."""
+    """The webhooks of one service: its menus (`lines`, `store` the default line's), clock, state
+    codec, audio, and where call records go (`records`, e.g. an `ivr.recorder.Recorder`; None
+    keeps none)."""
 
     def __init__(self, store: MenuStore, clock: Clock, codec: StateCodec, log_key: bytes, prompts: Path,
-                 records: Sink | None = None) -> None:
+                 records: Sink | None = None, lines: Lines | None = None) -> None:
         self.store = store
+        self.lines = lines or Lines(store)
         self.clock = clock
         self.codec = codec
         self.prompts = prompts
@@ -112,7 +115,7 @@ class Voice:
         self._audio_failed: tuple[int, ...] | None = None
         self._renderers: dict[tuple[tuple[int, ...], str], Renderer] = {}
         self.prepare()
-        store.on_refresh(self.prepare)  # outside any caller's webhook: each worker's watcher
+        self.lines.on_refresh(self.prepare)  # outside any caller's webhook: each worker's watchers
 
     @classmethod
     def local(cls, menu_path: Path, clock: Clock, records: Sink | None = None) -> Voice:
@@ -125,7 +128,7 @@ class Voice:
 
     @property
     def menu(self) -> Menu:
-        """The menu new calls get."""
+        """The menu new calls to a number of the default line get."""
         return self.store.current().engine.menu
 
     def pseudonym(self, number: str) -> str:
@@ -138,12 +141,15 @@ class Voice:
 
     # -- the webhooks -----------------------------------------------------------------
     def incoming(self, hook: Webhook) -> str:
-        """A new call; `?lang=en` skips the language choice (e.g. for a number advertised to English speakers)."""
-        revision = self.store.current()
+        """A new call, on the line of the number called; `?lang=en` skips the language choice (e.g. for
+        a number advertised to English speakers)."""
+        line, store = self.lines.for_number(hook.params.get("To", ""))
+        revision = store.current()
         lang = hook.query.get("lang")
         engine = revision.engine
         now = self._now(hook)
         call, step = engine.start(now, lang if lang in engine.menu.languages else None)
+        call.line = line
         return self._respond(hook, revision, "start", call, [Move(None, None, None, step)], _restarts_asked(hook), now)
 
     def gather(self, hook: Webhook) -> str:
@@ -169,7 +175,8 @@ class Voice:
         """After a fault: sorry, in the caller's language when its state says it, then the call
         starts again, or hangs up once it has been restarted MAX_RESTARTS times."""
         saved = self.codec.load(hook.query.get("s", ""), hook.params.get("CallSid", ""))
-        menu = self.menu
+        store = self._line(hook, saved[0] if saved else None)[1]
+        menu = store.current().engine.menu
         restarts = (saved[1] if saved else _restarts_asked(hook)) + 1
         lang = saved[0].lang if saved else None
         again = None
@@ -177,7 +184,7 @@ class Voice:
             again = f"{hook.root}/voice?restarts={restarts}" + (f"&lang={quote(lang)}" if lang else "")
         elif saved is not None and self.records is not None:  # the call ends here: say so in its record
             call = saved[0]
-            revision = self.store.find(call.revision) or self.store.current()
+            revision = store.find(call.revision) or store.current()
             step = Step((), End(), call.node)
             self._record(hook, revision, False, call, [Move(None, None, None, step)], self._now(hook), fault=True)
         return apology(menu, again, lang if lang in menu.languages else None)
@@ -187,7 +194,8 @@ class Voice:
         """Take new or removed prompt audio, and have the TwiML of the menu in service ready
         before a caller needs it (run at start and by each refresh of the store)."""
         self._audio_stamp = _audio_stamp(self.prompts)
-        self.renderer(self.store.current())
+        for store in self.lines.stores():
+            self.renderer(store.current())
 
     def renderer(self, revision: Revision) -> Renderer:
         """TwiML for one menu revision, playing the audio that is fresh for it. Kept per audio
@@ -246,9 +254,13 @@ class Voice:
         if saved is None:
             return None
         call, restarts = saved
-        revision = self.store.find(call.revision)
+        store = self.lines.store(call.line)
+        if store is None:  # a line this worker does not serve (the mapping dropped it before it started)
+            log.warning("call=%s: line %s not served here; the call starts again", logged(sid), logged(call.line))
+            return None
+        revision = store.find(call.revision)
         if revision is None:
-            revision = self.store.current()
+            revision = store.current()
             log.warning("call=%s: menu revision %s not found; the call goes on in %s", logged(sid),
                         logged(call.revision), revision.id)
             call.revision = revision.id
@@ -256,12 +268,21 @@ class Voice:
         return (call, restarts, revision) if call.node in menu.nodes and call.lang in menu.languages else None
 
     def _restart(self, hook: Webhook, now: dt.datetime) -> str:
-        """Lost state: apologise and begin again at the main menu of the current revision, in the
-        caller's language when the state still says it (e.g. its menu revision is gone)."""
-        revision = self.store.current()
+        """Lost state: apologise and begin again at the main menu of the current revision of the
+        call's line, in the caller's language when the state still says it (e.g. its menu
+        revision is gone)."""
         readable = self.codec.load(hook.query.get("s", ""), hook.params.get("CallSid", ""))
+        line, store = self._line(hook, readable[0] if readable else None)
+        revision = store.current()
         call, step = revision.engine.restart(now, readable[0].lang if readable else None)
+        call.line = line
         return self._respond(hook, revision, "restart", call, [Move(None, None, None, step)], 0, now)
+
+    def _line(self, hook: Webhook, call: Call | None) -> tuple[str, MenuStore]:
+        """The line a call is on: its state's, if this worker serves it, else the number called's."""
+        if call is not None and (store := self.lines.store(call.line)) is not None:
+            return call.line, store
+        return self.lines.for_number(hook.params.get("To", ""))
 
     def _respond(self, hook: Webhook, revision: Revision, what: str, call: Call, moves: list[Move], restarts: int,
                  now: dt.datetime) -> str:

@@ -38,6 +38,7 @@ from .archive import Archive, FolderArchive, default_folder
 from .audio import default_prompts_dir
 from .config import DEFAULTS, coerce, state_secret
 from .database import Database, DatabaseArchive
+from .lines import Lines, default_lines_path
 from .live import MenuStore
 from .menu import default_menu_path
 from .recorder import Recorder
@@ -120,12 +121,9 @@ def create_app(menu_path: str | None = None, *, clock: Clock | None = None,
     coerce(cfg)
     path = Path(menu_path or cfg["MENU"] or default_menu_path())
     db = Database(cfg["DATABASE_URL"])
-    archive: Archive
-    if cfg["DATABASE_URL"]:  # every machine on this database shares the revisions
-        archive = DatabaseArchive(db, path.name)
-    else:
-        archive = FolderArchive(Path(cfg["MENU_ARCHIVE"]) if cfg["MENU_ARCHIVE"] else default_folder(path))
-    store = MenuStore(path, archive, cfg["MENU_CHECK_INTERVAL"])
+    store = MenuStore(path, _archive(cfg, db, path), cfg["MENU_CHECK_INTERVAL"])
+    lines = Lines(store, Path(cfg["LINES"]) if cfg["LINES"] else default_lines_path(path),
+                  functools.partial(_archive, cfg, db, line=True), cfg["MENU_CHECK_INTERVAL"])
     menu = store.current().engine.menu
     secret = state_secret(cfg)
     token, shared = cfg["TWILIO_AUTH_TOKEN"], cfg["TWILIO_SHARED_KEY"]
@@ -134,7 +132,7 @@ def create_app(menu_path: str | None = None, *, clock: Clock | None = None,
     zone = ZoneInfo(menu.menu.timezone)
     voice = Voice(store, clock or (lambda: dt.datetime.now(zone)), StateCodec(secret, cfg["STATE_MAX_AGE"]),
                   secret.encode(), Path(cfg["PROMPTS"]) if cfg["PROMPTS"] else default_prompts_dir(path),
-                  Recorder(db) if cfg["RECORDS"] else None)
+                  Recorder(db) if cfg["RECORDS"] else None, lines)
     service = Service(voice, Signatures(token, shared) if token or shared else None,
                       cfg["PUBLIC_URL"], cfg["ALLOW_CLOCK_HEADER"])
     app.extensions["ivr"] = service
@@ -143,6 +141,18 @@ def create_app(menu_path: str | None = None, *, clock: Clock | None = None,
     app.register_error_handler(405, _wrong_method)
     log.info("serving menu %r version %s", menu.menu.name, menu.menu.version)
     return app
+
+
+def _archive(cfg: Mapping[str, Any], db: Database, menu: Path, line: bool = False) -> Archive:
+    """Where a menu file's revisions are kept: the database when there is one (every machine on it
+    shares them, by file name), else IVR_MENU_ARCHIVE (the service's own menu in the folder itself,
+    each other line of `ivr.lines` in a folder `line-<name>` in it), else a folder of this user's per file."""
+    if cfg["DATABASE_URL"]:
+        return DatabaseArchive(db, menu.name)
+    if not cfg["MENU_ARCHIVE"]:
+        return FolderArchive(default_folder(menu))
+    root = Path(cfg["MENU_ARCHIVE"])
+    return FolderArchive(root / f"line-{menu.stem}" if line else root)
 
 
 def _request() -> WebhookRequest:
@@ -245,11 +255,12 @@ def _audio(service: Service, lang: str, name: str) -> ResponseReturnValue:
 
 
 def _health(service: Service) -> Response:
-    store = service.store
+    store, lines = service.store, service.voice.lines
     revision = store.current()
     info = revision.engine.menu.menu
     records = service.voice.records
     return jsonify(status="ok", menu=info.name, version=info.version, revision=revision.id,
                    menu_file=f"refused ({len(store.refused)} error(s), see the log)" if store.refused else "in service",
                    archive="ok" if not store.archive_problem else "not writable", worker=os.getpid(),
-                   records=records.health() if isinstance(records, Recorder) else "off")
+                   records=records.health() if isinstance(records, Recorder) else "off", lines=lines.revisions(),
+                   lines_file=f"refused ({len(lines.refused)} error(s), see the log)" if lines.refused else "in service")

@@ -54,9 +54,16 @@ def call(engine: Engine) -> Caller:
 
 
 @cache
-def scenario_runner() -> Runner:
-    """One runner (one engine, one TwiML service) for the whole session."""
-    return Runner(load_menu(MENU_PATH), MENU_PATH)
+def scenario_runner(menu_path: Path = MENU_PATH) -> Runner:
+    """One runner (one engine, one TwiML service) per menu for the whole session."""
+    return Runner(load_menu(menu_path), menu_path)
+
+
+def scenario_menu(file_path: Path) -> Path:
+    """The menu a scenario file is for: tests/scenarios/city/ holds menus/city.yaml's (docs/scenarios.md)."""
+    folder = file_path.relative_to(SCENARIO_DIR).parts[:-1]
+    named = MENU_PATH.parent / f"{folder[0]}.yaml" if folder else MENU_PATH
+    return named if named.is_file() else MENU_PATH
 
 
 def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Collector | None:
@@ -70,7 +77,7 @@ class ScenarioFile(pytest.File):
 
     def collect(self) -> Iterator[pytest.Item]:
         try:
-            scenarios = load_file(self.path, scenario_runner().menu)
+            scenarios = load_file(self.path, scenario_runner(scenario_menu(self.path)).menu)
         except ScenarioFileError as exc:
             raise self.CollectError(str(exc)) from None
         for scenario in scenarios:
@@ -89,7 +96,7 @@ class ScenarioItem(pytest.Item):
         self.path_name = path_name
 
     def runtest(self) -> None:
-        outcome = scenario_runner().run(self.scenario, self.path_name)
+        outcome = scenario_runner(scenario_menu(self.path)).run(self.scenario, self.path_name)
         if not outcome.passed:
             raise ScenarioFailed(outcome.report())
 

@@ -58,11 +58,13 @@ def ivr(installed: Path, elsewhere: Path, *args: str) -> str:
     return python(installed, elsewhere, "-m", "ivr", *args)
 
 
-def test_the_wheel_ships_the_menu_and_the_scenarios(installed: Path) -> None:
+def test_the_wheel_ships_the_menus_the_line_mapping_and_the_scenarios(installed: Path) -> None:
     data = installed / "ivr" / "data"
-    assert (data / "menus" / "free_dial.yaml").read_bytes() == (ROOT / "menus" / "free_dial.yaml").read_bytes()
-    shipped = sorted(p.name for p in (data / "scenarios").glob("*.yaml"))
-    assert shipped == sorted(p.name for p in (ROOT / "tests" / "scenarios").glob("*.yaml"))
+    for name in ("free_dial.yaml", "city.yaml", "lines.yaml"):
+        assert (data / "menus" / name).read_bytes() == (ROOT / "menus" / name).read_bytes()
+    shipped = sorted(p.relative_to(data / "scenarios") for p in (data / "scenarios").rglob("*.yaml"))
+    assert shipped == sorted(p.relative_to(ROOT / "tests" / "scenarios") for p in (ROOT / "tests" / "scenarios").rglob("*.yaml"))
+    assert Path("city", "lang_ko.yaml") in shipped
     assert not (installed / "menus").exists() and not (installed / "tests").exists()
 
 
@@ -97,3 +99,11 @@ def test_test_plays_the_installed_scenarios(installed: Path, elsewhere: Path) ->
     summary = re.search(r"^(\d+) scenario\(s\) in (\d+) file\(s\): (\d+) passed, 0 failed", out, re.MULTILINE)
     assert summary is not None, out
     assert int(summary[1]) == int(summary[3]) > 0 and int(summary[2]) == len(files)
+
+
+def test_test_plays_the_installed_city_scenarios_against_the_installed_city_menu(installed: Path, elsewhere: Path) -> None:
+    city = installed / "ivr" / "data" / "menus" / "city.yaml"
+    out = ivr(installed, elsewhere, "test", "--menu", str(city))
+    files = [Path(line) for line in out.splitlines() if line.endswith(".yaml")]
+    assert files and all(f.parent == installed / "ivr" / "data" / "scenarios" / "city" for f in files)
+    assert re.search(r"^(\d+) scenario\(s\) in 6 file\(s\): \1 passed, 0 failed", out, re.MULTILINE), out

@@ -4,6 +4,7 @@ file:line, coverage names what was never exercised, and pytest collects the same
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -191,3 +192,30 @@ def test_pytest_collects_one_item_per_scenario_and_path(pytester: pytest.Pyteste
     assert 'scenario "the card desk at night" FAILED on the twiml path' in out
     assert "- transfer_to +81120950178: the call waits for a key at after_hours" in out
     assert "broken.yaml:2: error: unknown field \"stpes\"" in out
+
+
+# -- which menu a scenario file is for -------------------------------------------------------
+def test_a_subfolder_named_after_a_menu_holds_that_menus_scenarios(tmp_path: Path) -> None:
+    """tests/scenarios/city/ is played against menus/city.yaml, the other files against the default menu."""
+    menus = tmp_path / "menus"
+    menus.mkdir()
+    for name in ("free_dial.yaml", "city.yaml"):
+        shutil.copy(ROOT / "menus" / name, menus / name)
+    scenarios = tmp_path / "scenarios"
+    (scenarios / "city").mkdir(parents=True)
+    write(scenarios, WRONG.replace("23:00", "10:00"), "free_dial_call.yaml")
+    write(scenarios / "city", '- name: city main menu\n  lang: en\n  steps:\n    - hears: "For Oshu city\'s support '
+                              'terminals, press 1."\n      offers: ["1", "2", "3"]\n', "city_call.yaml")
+    for menu, played in (("free_dial.yaml", "the card desk at night"), ("city.yaml", "city main menu")):
+        result = CliRunner().invoke(cli, ["test", "--menu", str(menus / menu), str(scenarios)])
+        assert result.exit_code == 0, result.output
+        assert f"PASS engine  PASS twiml  {played}" in result.output
+        assert "1 scenario(s) in 1 file(s): 1 passed" in result.output
+
+
+def test_the_shipped_city_scenarios_reach_every_node_and_key_of_the_city_menu() -> None:
+    result = CliRunner().invoke(cli, ["test", "--menu", str(ROOT / "menus" / "city.yaml"), "--coverage"])
+    assert result.exit_code == 0, result.output
+    assert "nodes     15/15  100.0%" in result.output and "keys      19/19  100.0%" in result.output
+    for lang in ("ja", "en", "zh", "ko", "es", "pt"):  # not_understood: a menu of keys only never hears speech
+        assert re.search(rf"^    {lang}      17/18 .*\n        never: prompts.not_understood$", result.output, re.MULTILINE)

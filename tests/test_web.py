@@ -139,11 +139,13 @@ def test_health_reports_the_menu() -> None:
     reply = make_app().test_client().get("/health")
     data = dict(reply.json or {})
     revision = data.pop("revision")
+    lines = data.pop("lines")
     assert data.pop("worker") > 0
     assert data == {"status": "ok", "menu": "My Number free dial", "version": "2026.11.1",
-                    "menu_file": "in service", "archive": "ok",
+                    "menu_file": "in service", "archive": "ok", "lines_file": "in service",
                     "records": {"database": "sqlite", "written": 0, "lost": 0, "queued": 0, "state": "ok"}}
     assert re.fullmatch(r"2026\.11\.1\+[0-9a-f]{8}", revision)
+    assert list(lines) == ["city.yaml"] and re.fullmatch(r"2026\.12\.1\+[0-9a-f]{8}", lines["city.yaml"])
 
 
 def test_status_callback_answers_empty_twiml(twilio: Twilio) -> None:
