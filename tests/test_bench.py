@@ -62,3 +62,13 @@ def test_check_benchmark_prints_rings_lines_and_the_free_dial() -> None:
     for row in ("line 5", "line 20", "ring 5", "ring 20", "free dial"):
         assert row in out
     assert "peak MB" in out and "exact" in out
+
+
+def test_records_benchmark_compares_recording_with_none() -> None:
+    """On SQLite, and on PostgreSQL where .ci/run gives one (IVR_TEST_DATABASE_URL)."""
+    import os
+
+    out = run("-m", "bench.records", "--seconds", "0.5", "--rounds", "1", "--callers", "2")
+    assert "off " in out and "sqlite " in out and "x  (rounds:" in out
+    if os.environ.get("IVR_TEST_DATABASE_URL"):
+        assert "postgresql " in out
