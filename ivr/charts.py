@@ -28,8 +28,10 @@ def _svg(height: float, body: str, label: str) -> str:
             f'xmlns="http://www.w3.org/2000/svg" font-family="sans-serif">{body}</svg>')
 
 
-def columns(label: str, buckets: Sequence[str], series: Mapping[str, Sequence[float]], ticks: int = 12) -> str:
-    """Stacked columns, one per bucket (e.g. an hour), each split by series (e.g. language)."""
+def columns(label: str, buckets: Sequence[str], series: Mapping[str, Sequence[float]],
+            ticks: Sequence[str] | None = None) -> str:
+    """Stacked columns, one per bucket (e.g. an hour), each split by series (e.g. language); `ticks`,
+    the text under each column (blank: none), default the buckets themselves."""
     names = list(series)
     totals = [sum(series[s][i] for s in names) for i in range(len(buckets))]
     top = max(totals, default=0) or 1
@@ -38,7 +40,7 @@ def columns(label: str, buckets: Sequence[str], series: Mapping[str, Sequence[fl
     parts = [f'<line x1="{left}" y1="{base}" x2="{WIDTH - 8}" y2="{base}" stroke="#999"/>',
              f'<text x="{left - 4}" y="{base - plot_h + 4}" font-size="11" text-anchor="end">{top:,.0f}</text>',
              f'<text x="{left - 4}" y="{base}" font-size="11" text-anchor="end">0</text>']
-    every = max(1, len(buckets) // ticks)
+    under = list(ticks) if ticks is not None else list(buckets)
     for i, bucket in enumerate(buckets):
         y = float(base)
         for j, name in enumerate(names):
@@ -50,9 +52,9 @@ def columns(label: str, buckets: Sequence[str], series: Mapping[str, Sequence[fl
             parts.append(f'<rect class="bar" x="{left + i * step + 1:.1f}" y="{y:.1f}" width="{max(step - 2, 1):.1f}" '
                          f'height="{h:.1f}" fill="{PALETTE[j % len(PALETTE)]}"><title>{escape(bucket)} {escape(name)}: '
                          f'{value:,.0f}</title></rect>')
-        if i % every == 0:
+        if under[i]:
             parts.append(f'<text x="{left + i * step + step / 2:.1f}" y="{base + 14}" font-size="10" '
-                         f'text-anchor="middle">{escape(bucket)}</text>')
+                         f'text-anchor="middle">{escape(under[i])}</text>')
     parts.append(_legend(names, base + 24))
     return _svg(base + 40, "".join(parts), label)
 

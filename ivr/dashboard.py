@@ -256,15 +256,19 @@ def _columns(table: reports.Table, buckets: list[str], short: bool = False) -> M
     langs = table.columns[2:]
     found = {row[0]: row for row in table.rows}
     series = {lang: [found[b][2 + i] if b in found else 0 for b in buckets] for i, lang in enumerate(langs)}
-    shown = [b[11:13] if short else b for b in buckets]
-    return Markup(charts.columns(table.title, shown, series or {"calls": [0] * len(buckets)},
-                                 ticks=24 if short else 12))
+    if short:  # one day: every hour
+        ticks = [b[11:13] for b in buckets]
+    else:  # many: each day's date, under its first hour (or under each day)
+        ticks = [b[5:10] if len(b) == 10 or b.endswith(" 00:00") else "" for b in buckets]
+    return Markup(charts.columns(table.title, buckets, series or {"calls": [0] * len(buckets)}, ticks))
 
 
 def _bars(table: reports.Table, total: str, parts: list[str], label: Callable[[list[Any]], str],
-          rest: bool = False) -> Markup:
+          rest: bool = False) -> Markup | None:
     """Bars per row, split into `parts` (columns of the table); with `rest`, what is left of
     `total` after the parts is drawn too (e.g. callers who went on)."""
+    if not table.rows:
+        return None  # the table says "none"
     cols = table.columns
     series = {p: [float(r[cols.index(p)] or 0) for r in table.rows] for p in parts}
     if rest:

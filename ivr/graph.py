@@ -175,9 +175,10 @@ def build(menu: Menu, layout: str | None = None, traffic: dict[tuple[str, str], 
     thicker the more it carries; `gave_up` (callers who gave up or hung up, per node) marks those nodes."""
     _require_package()
     drawn, common = split_transitions(menu)
-    if traffic is not None:
-        for edge in drawn:
-            edge["label"] += f" ({traffic.get((edge['source'], edge['dest']), 0):,})"
+    if traffic is not None:  # edges between the same two nodes are drawn as one: its count said once, at the end
+        last = {(edge["source"], edge["dest"]): edge for edge in drawn}
+        for pair, edge in last.items():
+            edge["label"] += f" ({traffic.get(pair, 0):,})"
     states = [{"name": name, "label": node_label(menu, name)} for name in menu.nodes]
     machine = MenuDiagram(states=states, transitions=drawn, initial=menu.menu.start, auto_transitions=False,
                           model_attribute="node", graph_engine="graphviz",
