@@ -20,12 +20,13 @@ import yaml
 from flask import Blueprint, Flask, Response, abort, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.security import check_password_hash
 
 from . import charts
 from . import report as reports
 from .archive import FolderArchive
-from .database import Database
+from .database import Database, shown
 from .live import MenuStore
 from .menu import Menu
 from .signin import Attempts, DashboardSessions, csrf_token, csrf_valid, secret_key
@@ -59,6 +60,8 @@ class Panel:
 
     table: reports.Table
     chart: Markup | None = None
+    open: bool = False
+    """Its figures shown, not folded under the chart (where the table says more than the chart)."""
 
     @property
     def ja(self) -> str:
@@ -86,6 +89,7 @@ def blueprint(dash: Dashboard) -> Blueprint:
     bp.add_url_rule("/transfers", "transfers", functools.partial(_sections, dash, "transfers", ["transfers"]))
     bp.add_url_rule("/points", "points", functools.partial(_sections, dash, "points", ["points"]))
     bp.add_url_rule("/csv/<name>.csv", "csv", functools.partial(_csv, dash))
+    bp.register_error_handler(SQLAlchemyError, functools.partial(_unreadable, dash))
     bp.context_processor(lambda: {"csrf": csrf_token(session), "signed_in": bool(session.get("in"))})
     return bp
 
@@ -120,6 +124,12 @@ def _signin(dash: Dashboard) -> ResponseReturnValue:
             dash.attempts.failed(address)
             error, status = "Wrong password. パスワードが違います。", 401
     return render_template("dashboard/signin.html", error=error), status
+
+
+def _unreadable(dash: Dashboard, exc: SQLAlchemyError) -> ResponseReturnValue:
+    """A records database that cannot be read: say which, and why, on the page (nothing of it is lost)."""
+    why = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+    return render_template("dashboard/unreadable.html", where=shown(str(dash.db.url)), why=why), 503
 
 
 def _signout() -> ResponseReturnValue:
@@ -214,7 +224,7 @@ def _sections(dash: Dashboard, view: str, names: list[str]) -> ResponseReturnVal
     for name in names:
         table = rep.table(name)
         if name == "transfers":
-            panels.append(Panel(table, _bars(table, "offered", TRANSFER_PARTS, label=lambda r: str(r[0]))))
+            panels.append(Panel(table, _bars(table, "offered", TRANSFER_PARTS, label=lambda r: str(r[0])), open=True))
         else:
             panels.append(Panel(table, _bars(table, "count", ["count"], label=lambda r: str(r[0]))))
     return _page(dash, view, window, panels)

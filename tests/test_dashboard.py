@@ -271,3 +271,44 @@ def test_in_chromium_no_page_fetches_anything_from_elsewhere(server: str, browse
         browser.get(f"{server}/dashboard/{view}?{SURGE}")
         urls = browser.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
         assert all(u.startswith(server) for u in urls), urls
+
+
+# -- bad input, a database in trouble, the command ----------------------------------------------
+def test_a_bad_date_is_answered_with_what_to_write(seeded: str) -> None:
+    client = app_on(seeded).test_client()
+    sign_in(client)
+    reply = client.get("/dashboard/calls?day=2022-13-01")
+    assert reply.status_code == 400 and "day: write a date as YYYY-MM-DD" in reply.get_data(as_text=True)
+    reply = client.get("/dashboard/calls?since=2022-07-09&until=2022-06-30")
+    assert reply.status_code == 400 and "until must come after since" in reply.get_data(as_text=True)
+
+
+def test_a_database_that_cannot_be_read_is_named_on_the_page(tmp_path: Path) -> None:
+    folder = tmp_path / "not-a-database"
+    folder.mkdir()
+    client = app_on(f"sqlite:///{folder}").test_client()  # a folder: SQLite cannot open it
+    sign_in(client)
+    reply = client.get("/dashboard/")
+    page = reply.get_data(as_text=True)
+    assert reply.status_code == 503 and f"sqlite:///{folder}" in page and "OperationalError" in page
+
+
+def test_hash_password_makes_a_hash_the_dashboard_takes(seeded: str) -> None:
+    done = CliRunner().invoke(cli, ["dashboard", "hash-password", "--password", "s3cret"])
+    assert done.exit_code == 0
+    client = app_on(seeded, DASHBOARD_PASSWORD_HASH=done.output.strip()).test_client()
+    assert sign_in(client, "s3cret").status_code == 302
+
+
+def test_ivr_dashboard_seeds_a_surge_and_prints_where_to_open_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    served: list[Flask] = []
+    monkeypatch.setattr("werkzeug.serving.run_simple", lambda host, port, app, **_: served.append(app))
+    url = f"sqlite:///{tmp_path / 'r.sqlite3'}"
+    done = CliRunner().invoke(cli, ["dashboard", "--simulate", "40", "--database", url, "--port", "8123"],
+                              input="pw\npw\n")
+    assert done.exit_code == 0, done.output
+    assert f"http://127.0.0.1:8123/dashboard/?{SURGE}" in done.output
+    client = served[0].test_client()
+    assert sign_in(client, "pw").status_code == 302
+    rows = client.get(f"/dashboard/csv/summary.csv?{SURGE}").get_data(as_text=True).splitlines()
+    assert rows[1] == "calls,40"
