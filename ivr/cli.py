@@ -679,3 +679,58 @@ def records_migrate(database: str | None) -> None:
     db = Database(database)
     db.migrate()
     click.echo(f"{shown(str(db.url))}: tables up to date")
+
+
+# -- the dashboard ----------------------------------------------------------------------
+@cli.group("dashboard", invoke_without_command=True)
+@menu_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on.")
+@click.option("--password", envvar="IVR_DASHBOARD_PASSWORD",
+              help="The password for this run (default: IVR_DASHBOARD_PASSWORD_HASH's, else asked for).")
+@click.option("--simulate", "calls", type=click.IntRange(1, 1_000_000),
+              help="First play this many simulated calls of the surge of 2022-06-30 to 07-09 into the database.")
+@click.option("--database", envvar="IVR_DATABASE_URL", help=DATABASE_HELP)
+@click.pass_context
+def dashboard(ctx: click.Context, host: str, port: int, password: str | None, calls: int | None,
+              database: str | None) -> None:
+    """Open the operator's dashboard on this machine, over the call records (default: the SQLite
+    file of `ivr records simulate`), and print its URL. `ivr dashboard --simulate 5000` shows a
+    surge on an empty database. Production serves it from the app itself (README, "Dashboard")."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from werkzeug.security import generate_password_hash
+    from werkzeug.serving import run_simple
+
+    from .web import create_app
+
+    project: Project = ctx.obj
+    menu = project.menu()
+    config: dict[str, Any] = {"DATABASE_URL": database}
+    if password or not os.environ.get("IVR_DASHBOARD_PASSWORD_HASH"):
+        password = password or click.prompt("A password for this dashboard", hide_input=True, confirmation_prompt=True)
+        config["DASHBOARD_PASSWORD_HASH"] = generate_password_hash(password)
+    if not (os.environ.get("IVR_TWILIO_AUTH_TOKEN") or os.environ.get("IVR_TWILIO_SHARED_KEY")):
+        config["ALLOW_UNSIGNED"] = True  # webhooks on 127.0.0.1 only, as `ivr serve --allow-unsigned`
+        config.setdefault("STATE_SECRET", os.environ.get("IVR_STATE_SECRET") or secrets.token_hex(16))
+    query = ""
+    if calls:
+        ctx.invoke(records_simulate, calls=calls, since=dt.datetime(2022, 6, 30, tzinfo=ZoneInfo(menu.menu.timezone)),
+                   until=dt.datetime(2022, 7, 9, tzinfo=ZoneInfo(menu.menu.timezone)), seed=1, database=database)
+        query = "?since=2022-06-30&until=2022-07-09"
+    _log_to_stderr()
+    try:
+        app = create_app(str(project.path), config=config)
+    except IVRError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"The dashboard: http://{host}:{port}/dashboard/{query} (Ctrl-C stops it)", err=True)
+    run_simple(host, port, app, threaded=True)
+
+
+@dashboard.command("hash-password")
+@click.password_option("--password", help="The password (asked for, twice, when not given).")
+def hash_password(password: str) -> None:
+    """Print a password's hash for IVR_DASHBOARD_PASSWORD_HASH (werkzeug's scrypt)."""
+    from werkzeug.security import generate_password_hash
+
+    click.echo(generate_password_hash(password))

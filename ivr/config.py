@@ -35,6 +35,7 @@ DEFAULTS: dict[str, Any] = {
     "STATE_MAX_AGE": 4 * 3600,  # seconds a call's state stays valid
     "ALLOW_CLOCK_HEADER": False,  # test servers only: X-IVR-At sets the time of a request (ivr sim --at)
     "MAX_CONTENT_LENGTH": 64 * 1024,
+    "DASHBOARD_PASSWORD_HASH": None,  # a werkzeug password hash (ivr dashboard hash-password): serves /dashboard
 }
 
 

@@ -174,10 +174,17 @@ def choose_layout(edges: int) -> str:
     return "dot" if edges <= DOT_MAX_EDGES else "sfdp"
 
 
-def build(menu: Menu, layout: str | None = None) -> Any:
-    """The diagram as a `graphviz.Digraph` set up for `layout` (default: by size); `.source` is DOT."""
+def build(menu: Menu, layout: str | None = None, traffic: dict[tuple[str, str], int] | None = None,
+          gave_up: dict[str, int] | None = None) -> Any:
+    """The diagram as a `graphviz.Digraph` set up for `layout` (default: by size); `.source` is DOT.
+    With `traffic` (calls from node to node), each edge is labelled with its calls and drawn
+    thicker the more it carries; `gave_up` (callers who gave up or hung up, per node) marks those nodes."""
     _require_package()
     drawn, common = split_transitions(menu)
+    if traffic is not None:  # edges between the same two nodes are drawn as one: its count said once, at the end
+        last = {(edge["source"], edge["dest"]): edge for edge in drawn}
+        for pair, edge in last.items():
+            edge["label"] += f" ({traffic.get(pair, 0):,})"
     states = [{"name": name, "label": node_label(menu, name)} for name in menu.nodes]
     machine = MenuDiagram(states=states, transitions=drawn, initial=menu.menu.start, auto_transitions=False,
                           model_attribute="node", graph_engine="graphviz",
@@ -185,8 +192,15 @@ def build(menu: Menu, layout: str | None = None) -> Any:
     styles: Any = machine.model_graphs[id(machine)]
     for name, node in menu.nodes.items():
         styles.set_node_style(name, node.type)
+    busiest = max((traffic or {}).values(), default=0) or 1
     for edge in drawn:
-        styles.custom_styles["edge"][edge["source"]][edge["dest"]] = EDGE_KIND.get(edge["trigger"], "key")
+        kind = EDGE_KIND.get(edge["trigger"], "key")
+        if traffic:  # a style of its own per width: the diagrams extension takes a style's name per edge
+            width = 1 + round(7 * traffic.get((edge["source"], edge["dest"]), 0) / busiest)
+            edge_styles: Any = machine.style_attributes["edge"]
+            edge_styles[f"{kind}-{width}"] = {**EDGE_STYLES[kind], "penwidth": str(width)}
+            kind = f"{kind}-{width}"
+        styles.custom_styles["edge"][edge["source"]][edge["dest"]] = kind
     graph = machine.get_graph()
     graph.engine = layout or choose_layout(len(drawn))
     graph.graph_attr.update(LAYOUT_ATTRS.get(graph.engine, {}))
@@ -196,6 +210,9 @@ def build(menu: Menu, layout: str | None = None) -> Any:
     graph.node("(legend)", label=legend(menu, common), shape="plaintext", style="")
     for name, words in node_words(menu).items():  # a second statement for a node adds to its attributes
         graph.node(name, tooltip=words)
+    for name, n in (gave_up or {}).items():
+        if n and name in menu.nodes:
+            graph.node(name, color="#b02a37", penwidth="3", xlabel=f"✕ {n:,}")
     return graph
 
 

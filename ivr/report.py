@@ -265,3 +265,49 @@ def _text(t: Table) -> str:
     if not t.rows:
         lines.append("(none)")
     return "\n".join(lines)
+
+
+# -- for the dashboard -----------------------------------------------------------------------
+def traffic(db: Database, menu: Menu, since: dt.datetime, until: dt.datetime) -> Table:
+    """Calls that went from one node straight to the next (each node entered, in order), for
+    the menu diagram's edges; a node entered again after a retry counts as a loop to itself."""
+    db.migrate()
+    window = and_(CallRecord.started_at >= utc(since), CallRecord.started_at < utc(until))
+    before = func.lag(StepRecord.node).over(partition_by=StepRecord.call_key, order_by=(StepRecord.at, StepRecord.n))
+    entered = (select(StepRecord.node, before.label("before"))
+               .join(CallRecord, CallRecord.key == StepRecord.call_key)
+               .where(window, StepRecord.kind == "enter").subquery())
+    with db.engine.connect() as conn:
+        pairs = conn.execute(select(entered.c.before, entered.c.node, func.count())
+                             .where(entered.c.before.is_not(None))
+                             .group_by(entered.c.before, entered.c.node)).all()
+    order = {name: i for i, name in enumerate(menu.nodes)}
+    rows = [[source, dest, n] for source, dest, n in
+            sorted(pairs, key=lambda r: (order.get(r[0], len(order)), order.get(r[1], len(order))))]
+    return Table("traffic", "Calls from node to node", ["from", "to", "calls"], rows)
+
+
+def in_progress(db: Database, menu: Menu, now: dt.datetime, max_age: int) -> Table:
+    """Calls with no end yet that began in the last `max_age` seconds (a call's state lasts no
+    longer), by the node they are at and their language."""
+    db.migrate()
+    with db.engine.connect() as conn:
+        rows = conn.execute(select(CallRecord.last_node, CallRecord.lang, func.count())
+                            .where(CallRecord.started_at >= utc(now - dt.timedelta(seconds=max_age)),
+                                   CallRecord.started_at <= utc(now),
+                                   CallRecord.outcome.is_(None), CallRecord.status.is_(None))
+                            .group_by(CallRecord.last_node, CallRecord.lang)).all()
+    order = {name: i for i, name in enumerate(menu.nodes)}
+    return Table("now", "Calls in progress now", ["node", "lang", "calls"],
+                 [list(r) for r in sorted(rows, key=lambda r: (order.get(r[0], len(order)), r[1]))])
+
+
+def span(db: Database, menu: Menu) -> tuple[dt.date, dt.date] | None:
+    """The first and last days (menu time) on which recorded calls started, or None."""
+    db.migrate()
+    with db.engine.connect() as conn:
+        first, last = conn.execute(select(func.min(CallRecord.started_at), func.max(CallRecord.started_at))).one()
+    if first is None or last is None:
+        return None
+    zone = ZoneInfo(menu.menu.timezone)
+    return _local(first, zone).date(), _local(last, zone).date()

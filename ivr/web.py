@@ -128,7 +128,7 @@ def create_app(menu_path: str | None = None, *, clock: Clock | None = None,
     secret = state_secret(cfg)
     token, shared = cfg["TWILIO_AUTH_TOKEN"], cfg["TWILIO_SHARED_KEY"]
     if cfg["TRUST_PROXY"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1, x_port=1)  # type: ignore[method-assign]
     zone = ZoneInfo(menu.menu.timezone)
     voice = Voice(store, clock or (lambda: dt.datetime.now(zone)), StateCodec(secret, cfg["STATE_MAX_AGE"]),
                   secret.encode(), Path(cfg["PROMPTS"]) if cfg["PROMPTS"] else default_prompts_dir(path),
@@ -137,6 +137,12 @@ def create_app(menu_path: str | None = None, *, clock: Clock | None = None,
                       cfg["PUBLIC_URL"], cfg["ALLOW_CLOCK_HEADER"])
     app.extensions["ivr"] = service
     app.register_blueprint(blueprint(service))
+    if cfg["DASHBOARD_PASSWORD_HASH"]:  # off unless a password is set: never open to the world
+        from .dashboard import Dashboard, install
+        from .signin import Attempts
+
+        install(app, Dashboard(db, store, voice.clock, cfg["DASHBOARD_PASSWORD_HASH"], cfg["STATE_MAX_AGE"], Attempts()),
+                secret)
     app.register_error_handler(404, functools.partial(_not_found, service))
     app.register_error_handler(405, _wrong_method)
     log.info("serving menu %r version %s", menu.menu.name, menu.menu.version)
@@ -228,7 +234,7 @@ def _apologise(service: Service) -> Response:
 
 def _not_found(service: Service, exc: HTTPException) -> ResponseReturnValue:
     """An unknown URL restarts the call; a missing audio file is a plain 404 (Twilio skips it)."""
-    if request.endpoint == "ivr.audio":
+    if request.endpoint == "ivr.audio" or _dashboard(request.path):
         return exc.get_response()
     return _apologise(service)
 
@@ -236,9 +242,16 @@ def _not_found(service: Service, exc: HTTPException) -> ResponseReturnValue:
 def _wrong_method(exc: HTTPException) -> ResponseReturnValue:
     """A webhook asked for with GET (or anything but POST): refused, and nothing of its URL is
     logged, since a GET webhook carries the caller's number and speech in the query."""
+    if _dashboard(request.path):
+        return exc.get_response()
     reply = _twiml(REJECT, 405)
     reply.headers["Allow"] = "POST"
     return reply
+
+
+def _dashboard(path: str) -> bool:
+    """A page of the dashboard (`ivr.dashboard`): plain HTTP errors there, not TwiML."""
+    return path == "/dashboard" or path.startswith("/dashboard/")
 
 
 # -- not webhooks ----------------------------------------------------------------------

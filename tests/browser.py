@@ -1,0 +1,40 @@
+"""A real headless Chromium for the dashboard's tests, through Selenium and Debian's chromedriver.
+
+Without Chromium the tests skip, saying why, unless IVR_REQUIRE_BROWSER=1 (CI): then they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--no-first-run"]
+BINARIES = ("chromium", "chromium-browser", "google-chrome")
+DRIVERS = ("chromedriver",)
+
+
+def chromium(profile: Path, width: int = 1366, height: int = 900) -> Any:
+    """A fresh headless Chromium with its own user data dir, or a skip (a failure in CI) saying what is missing."""
+    browser = next((found for name in BINARIES if (found := shutil.which(name))), None)
+    driver = next((found for name in DRIVERS if (found := shutil.which(name))), None)
+    missing = [what for what, found in (("chromium", browser), ("chromium-driver", driver)) if not found]
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        missing.append("selenium (pip install -e '.[test]')")
+    if missing:
+        why = f"the browser tests need {', '.join(missing)}: apt-get install chromium chromium-driver"
+        if os.environ.get("IVR_REQUIRE_BROWSER") == "1":
+            pytest.fail(why + " (IVR_REQUIRE_BROWSER=1)")
+        pytest.skip(why)
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(browser)
+    for flag in [*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]:
+        options.add_argument(flag)
+    return webdriver.Chrome(options=options, service=Service(executable_path=str(driver)))
