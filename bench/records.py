@@ -14,10 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -25,23 +22,8 @@ from pathlib import Path
 
 from sqlalchemy import create_engine, func, make_url, select, text
 
-from bench.webhooks import ROOT, TOKEN, load, server_cpu
+from bench.webhooks import Target, load, server_cpu, start
 from ivr.tables import CallRecord
-
-
-def start(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
-                             "--log-level", "warning", "bench.service:service()"], cwd=ROOT,
-                            env={**os.environ, "IVR_STATE_SECRET": "bench", "PYTHONPATH": str(ROOT),
-                                 "IVR_TWILIO_AUTH_TOKEN": TOKEN, **env},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    for _ in range(200):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return proc
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"the service with {env} did not start")
 
 
 def admin(server_url: str, statement: str) -> None:
@@ -79,7 +61,8 @@ def main() -> None:
     else:
         print("no --postgres (or IVR_TEST_DATABASE_URL): PostgreSQL left out")
     ports = {name: 18100 + i for i, name in enumerate(targets)}
-    servers = {name: start(ports[name], env) for name, env in targets.items()}
+    service = Target("bench.service:service()", signed=True)
+    servers = {name: start(service, ports[name], env) for name, env in targets.items()}
     rates: dict[str, list[float]] = {name: [] for name in targets}
     cpu = {name: 0.0 for name in targets}
     requests = {name: 0 for name in targets}

@@ -69,9 +69,10 @@ RATIOS = [("ivr", "constant"), ("ivr", "tutorial"), ("ivr signed", "constant"), 
 """The rates compared, each round's pair having run back to back (the host's drift cancels)."""
 
 
-def start(target: Target, port: int) -> subprocess.Popen[bytes]:
+def start(target: Target, port: int, extra: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """`target` under gunicorn with 2 workers on 127.0.0.1:`port`, its environment plus `extra`."""
     env = {**os.environ, "IVR_STATE_SECRET": "bench", "PYTHONPATH": str(ROOT),
-           **({"IVR_TWILIO_AUTH_TOKEN": TOKEN} if target.signed else {"IVR_ALLOW_UNSIGNED": "true"})}
+           **({"IVR_TWILIO_AUTH_TOKEN": TOKEN} if target.signed else {"IVR_ALLOW_UNSIGNED": "true"}), **(extra or {})}
     proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{port}",
                              "--log-level", "warning", target.app], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
