@@ -95,7 +95,7 @@ def report(db: Database, menu: Menu, since: dt.datetime, until: dt.datetime) -> 
                  [(w.strftime("%Y-%m-%d %H:00"), lang) for w, lang in local], langs),
         _main_menu(menu, inputs),
         _funnel(menu, entered, inputs, calls, waits),
-        _transfers(menu, entered, inputs, desks),
+        _transfers(menu, inputs, desks),
         _points(menu, check_calls, finished_calls, points, inputs),
         _revisions(calls, saved, zone),
     ]
@@ -172,7 +172,7 @@ def _funnel(menu: Menu, entered: dict[str, int], inputs: Sequence[Any], calls: S
                   "hung up", "median s"], rows)
 
 
-def _transfers(menu: Menu, entered: dict[str, int], inputs: Sequence[Any], desks: Sequence[Any]) -> Table:
+def _transfers(menu: Menu, inputs: Sequence[Any], desks: Sequence[Any]) -> Table:
     outcome: dict[str, Counter[str]] = defaultdict(Counter)
     for node, meant, _key, via, detail, n in inputs:
         if via == "dial":
@@ -201,6 +201,8 @@ def _percentile(values: list[float], p: int) -> float | None:
 
 
 def _points(menu: Menu, started: int, finished: int, points: Sequence[Any], inputs: Sequence[Any]) -> Table:
+    if not any(isinstance(n, EligibilityNode) for n in menu.nodes.values()):  # a menu with no points check
+        return Table("points", "The points check", ["what", "count"], [])
     questions = {name for name, node in menu.nodes.items() if isinstance(node, QuestionNode)}
     by: Counter[str] = Counter()
     for node, meant, _key, via, _detail, n in inputs:
@@ -209,8 +211,6 @@ def _points(menu: Menu, started: int, finished: int, points: Sequence[Any], inpu
     rows: list[list[Any]] = [["started (entered the first question)", started], ["finished (heard a result)", finished]]
     rows += [[f"result: {amount:,} points", n] for amount, n in sorted(points, key=lambda r: -r[0])]
     rows += [[label, n] for label, n in sorted(by.items())]
-    if not any(isinstance(n, EligibilityNode) for n in menu.nodes.values()):
-        rows = []
     return Table("points", "The points check", ["what", "count"], rows)
 
 
