@@ -8,10 +8,12 @@ silent and is never let go.
 
 How. At each representative moment (`moments`) a breadth-first search visits every
 state a call can be in, where a state is (node, language, retries, answers) and is
-fed every input: keys 0-9 * #, silence, yes, no and an unclear phrase where speech is
-heard, and both outcomes at a transfer. Answers are only read by eligibility nodes,
+fed every input: keys 0-9 * #, silence, an unclear phrase, yes and no at a question,
+and both outcomes at a transfer. Answers are only read by eligibility nodes,
 so a state keeps only the answers that can still be heard (`_live_answers`); moments
-whose hours and eligibility rules behave alike are explored once.
+whose hours and eligibility rules behave alike are explored once. Speech: the first
+time a call waits at a node in a language, every phrase, key name and command heard
+there is said and must do what its key does (`hear`).
 
 Timing. An utterance lasts its spoken length at a per-script rate (below), a silence
 the node's timeout, an unanswered transfer `ring_timeout`; keys and speech cost
@@ -69,7 +71,7 @@ LATIN_RATE = 15.0   # English, Spanish, Portuguese (~160 words a minute); also d
 CJK_RATE = 7.0      # Japanese kana and kanji, Chinese hanzi: about 7 characters (syllables, morae) a second
 HANGUL_RATE = 8.0   # Korean syllable blocks
 SILENT_STEP_LIMIT = 50  # a silent caller must be let go within this many inputs
-UNCLEAR = "hmm"     # speech that is neither a yes nor a no in any language
+UNCLEAR = "hmm"     # speech that is no phrase, key name, command, yes or no in any language
 ANSWERED = ""       # script token for a transfer that staff answer: `ivr sim` needs none
 
 # Representative moments (wall-clock, in the menu's time zone). 2026-11-23 is Labour
@@ -136,6 +138,9 @@ class LanguageReport:
     silent: Walk | None = None
     urgent: Walk | None = None
     """The quickest way to the 24/7 transfer at the moment it takes longest, keys pressed as soon as said."""
+    spoken: int = 0
+    """Phrases, key names and commands said at the nodes this language reaches, each checked to do
+    what its key does."""
 
 
 @dataclass
@@ -280,6 +285,9 @@ class _Explorer:
         self.problems: dict[tuple[object, ...], Problem] = {}
         self.seen: set[str] = set()
         self.heard: set[Utterance] = set()
+        self.spoken: dict[str, int] = {}
+        """Per language, the phrases tried (`hear`)."""
+        self._heard_at: set[tuple[str, str]] = set()
         self.file = self.menu.source.file if self.menu.source else "<menu>"
 
     def state(self, call: Call) -> State:
@@ -292,10 +300,46 @@ class _Explorer:
             return [(ANSWERED, DialOutcome(True)), ("busy", DialOutcome(False))]
         out: list[tuple[str, Input]] = [(k, Press(k)) for k in KEYS]
         out.append(("wait", Silence()))
-        if action.speech:
-            lang = self.menu.languages[call.lang]
-            out += [(shlex.quote(f"say:{text}"), Speak(text)) for text in (lang.yes[0], lang.no[0], UNCLEAR)]
+        lang = self.menu.languages[call.lang]
+        question = isinstance(self.menu.nodes[call.node], QuestionNode)
+        out += [(shlex.quote(f"say:{text}"), Speak(text))
+                for text in ((lang.yes[0], lang.no[0], UNCLEAR) if question else (UNCLEAR,))]
         return out
+
+    def hear(self, call: Call, at: dt.datetime, graph: _Graph, here: State) -> None:
+        """Say every phrase, key name and command of this node, once per node and language, and
+        check each does what its key does (a phrase another one shadows, or one that is also a
+        command, is heard as unclear: lint catches the plain cases, this the rest)."""
+        if (call.node, call.lang) in self._heard_at:
+            return
+        self._heard_at.add((call.node, call.lang))
+        engine, keys = self.engine, self.menu.keys
+        book = engine.hearing.book(call.node, call.lang)
+        command_keys = {"repeat": keys.repeat, "main_menu": keys.main_menu, "operator": keys.operator}
+        said = [(phrase, command_keys.get(target, target)) for phrase, _, target in book.phrases]
+        said += [(name, key) for name, key in book.keys.items() if name != key]
+        for phrase, key in said:
+            if key is None:
+                continue
+            self.spoken[call.lang] = self.spoken.get(call.lang, 0) + 1
+            results: list[tuple[Step, State] | None] = []
+            for event in (Speak(phrase), Press(key)):
+                after = dataclasses.replace(call, answers=dict(call.answers))
+                try:
+                    results.append((engine.step(after, event, at), self.state(after)))
+                except Exception:  # noqa: BLE001 - the same step is reported by the exploration
+                    results.append(None)
+            if results[0] is None or results[1] is None or results[0] == results[1]:
+                continue
+            step = results[0][0]
+            what = ("is heard as unclear: another phrase or a command of this node is in it, or it is in them"
+                    if step.say and step.say[0].prompt == "not_understood" else f"leads to {step.node}")
+            node = self.menu.nodes[call.node]
+            path = ("nodes", call.node, "phrases", key, call.lang) if key in getattr(node, "phrases", {}) else \
+                ("nodes", call.node)
+            self.report(("phrase", call.node, call.lang, phrase), call.node,
+                        f"saying {phrase!r} at node {call.node} ({call.lang}) does not do what key {key} does: it "
+                        f"{what}", graph, here, shlex.quote(f"say:{phrase}"), path)
 
     def explore(self, moment: Moment) -> _Graph:
         """Breadth-first over every state reachable at `moment`."""
@@ -316,6 +360,8 @@ class _Explorer:
             here = queue.popleft()
             call, action = calls.pop(here)
             assert isinstance(action, (Listen, Transfer))
+            if isinstance(action, Listen):
+                self.hear(call, at, graph, here)
             cost = {"wait": float(action.timeout) if isinstance(action, Listen) else 0.0,
                     "busy": float(action.ring_timeout) if isinstance(action, Transfer) else 0.0}
             edges = graph.edges[here] = []
@@ -784,6 +830,8 @@ def check(menu: Menu, progress: Progress | None = None) -> Report:
         if name not in explorer.seen:
             explorer.report(("unreached", name), name, f"node {name} is never reached by any caller, in any "
                             "language, at any checked time (a transfer counts when it rings)", None)
+    for code, count in explorer.spoken.items():
+        languages[code].spoken = count
     report.problems = sorted(explorer.problems.values(), key=lambda p: (p.line, p.message))
     report.elapsed = time.perf_counter() - started
     if progress is not None:
@@ -886,6 +934,9 @@ def format_report(report: Report) -> str:
         if entry.urgent is not None:
             lines.append(f"  lost card      {_walk_text(entry.urgent)} (from the first word; limit "
                          f"{URGENT_LIMIT:.0f} s)")
+        if reached:
+            lines.append(f"  by voice       {entry.spoken} phrases, key names and commands said, each compared "
+                         "with its key")
     lines.append(f"never pressing a key: {_walk_text(report.never_pressing).strip()}")
     lines += [str(p) for p in report.problems]
     lines.append(f"{report.file}: " + (f"{len(report.problems)} problem(s)" if report.problems else "OK"))
@@ -906,7 +957,7 @@ def report_json(report: Report) -> dict[str, object]:
         "moments": [{"label": m.label, "at": m.at.isoformat(timespec="minutes"), "same_as": m.same_as}
                     for m in report.moments],
         "languages": {code: {"states": e.states, "worst": _walk_json(e.worst), "silent": _walk_json(e.silent),
-                             "lost_card": _walk_json(e.urgent)}
+                             "lost_card": _walk_json(e.urgent), "spoken": e.spoken}
                       for code, e in report.languages.items()},
         "never_pressing": _walk_json(report.never_pressing),
         "problems": [str(p) for p in report.problems],

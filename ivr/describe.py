@@ -9,31 +9,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 
-def awaited(speech: bool) -> str:
-    """What a listening node takes."""
-    return "a key or yes/no" if speech else "a key"
-
-
 def outcome(event: Mapping[str, object], detail: str = "") -> str:
-    """What the call does next, as a transcript line: `... waiting for a key (main)`,
+    """What the call does next, as a transcript line: `... waiting for a key or speech (main)`,
     `-> TRANSFER to +81120950178 (lost_desk)`, `-> HANG UP (goodbye)`; `detail` joins the node
     in the parentheses."""
     inside = "; ".join(str(part) for part in (event.get("node"), detail) if part)
     at = f" ({inside})" if inside else ""
     kind = event["type"]
     if kind == "listen":
-        return f"... waiting for {awaited(bool(event['speech']))}{at}"
+        return f"... waiting for a key or speech{at}"
     if kind == "transfer":
         return f"-> TRANSFER to {event['to']}{at}"
     return f"-> HANG UP{at}"
 
 
 def standing(event: Mapping[str, object]) -> str:
-    """Where the call stands, as a clause for a message: `the call waits for a key at main`."""
+    """Where the call stands, as a clause for a message: `the call waits for a key or speech at main`."""
     at = f" at {event['node']}" if event.get("node") else ""
     kind = event["type"]
     if kind == "listen":
-        return f"the call waits for {awaited(bool(event['speech']))}{at}"
+        return f"the call waits for a key or speech{at}"
     if kind == "transfer":
         return f"the call is transferred to {event['to']}{at}"
     return f"the call hangs up{at}"

@@ -23,20 +23,23 @@ from transitions import Machine
 
 from . import eligibility
 from .edges import edges, trigger_for_key
+from .hearing import COMMANDS, Hearing, yes_or_no
 from .hours import is_open
 from .menu import (
     LISTENING,
+    PRESS_OR_SAY,
     EligibilityNode,
     HangupNode,
     LanguageNode,
     Menu,
+    MenuNode,
     MessageNode,
     QuestionNode,
     Text,
     TransferNode,
     _Listening,
 )
-from .speech import display, spoken, yes_or_no
+from .speech import display, spoken
 
 MAX_CHAIN = 64  # nodes entered in one step without waiting for the caller (lint forbids loops of them)
 MEANINGS = ("key", "wrong_key", "silence", "unclear", "yes", "no", "repeat", "main_menu", "operator", "give_up",
@@ -56,9 +59,10 @@ class Press:
 
 @dataclass(frozen=True)
 class Speak:
-    """What speech recognition heard."""
+    """What speech recognition heard, and how sure it was (Twilio's Confidence, 0-1; None: not said)."""
 
     text: str
+    confidence: float | None = None
 
 
 @dataclass(frozen=True)
@@ -97,11 +101,12 @@ class Utterance:
 
 @dataclass(frozen=True)
 class Listen:
+    """Wait for a key or speech (every listening node takes both)."""
+
     timeout: int
-    speech: bool
-    """Whether spoken answers are accepted (yes/no questions) besides keys."""
     lang: str
     hints: tuple[str, ...] = ()
+    """What may be said here (the node's phrases, the commands, yes and no at a question)."""
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,7 @@ class Engine:
             model_attribute="node",
         )
         self._explanation = lru_cache(maxsize=1024)(self._explain)
+        self.hearing = Hearing(menu)
 
     # -- public API -------------------------------------------------------------------
     def start(self, now: dt.datetime, lang: str | None = None) -> tuple[Call, Step]:
@@ -203,7 +209,7 @@ class Engine:
             return self._retry(call, node, "no_input", now)
         if isinstance(event, Press):
             return self._press(call, node, event.key, now)
-        return self._speak(call, node, event.text, now)
+        return self._speak(call, node, event, now)
 
     def prompt(self, call: Call, name: str | None = None) -> tuple[Utterance, ...]:
         """What node `name` (default: the current one) says to this caller."""
@@ -250,12 +256,9 @@ class Engine:
 
     def _press(self, call: Call, node: _Listening, key: str, now: dt.datetime) -> Step:
         keys = self.menu.keys
-        if key == keys.repeat:
-            return self._listen(call, node, list(self.prompt(call)), meant="repeat")
-        if node.global_keys and key == keys.main_menu:
-            return self._fire(call, "main_menu", now, [], "main_menu")
-        if node.global_keys and key == keys.operator:
-            return self._fire(call, "operator", now, [], "operator")
+        command = {keys.repeat: "repeat", keys.main_menu: "main_menu", keys.operator: "operator"}.get(key)
+        if command == "repeat" or (command and node.global_keys):
+            return self._command(call, node, command, now)
         if isinstance(node, QuestionNode) and key in ("1", "2"):
             return self._answer(call, node, key == "1", now)
         if isinstance(node, LanguageNode) and key in node.choices:
@@ -266,9 +269,25 @@ class Engine:
             return self._retry(call, node, "invalid_key", now)
         return self._fire(call, trigger, now, [], "key")
 
-    def _speak(self, call: Call, node: _Listening, heard: str, now: dt.datetime) -> Step:
+    def _command(self, call: Call, node: _Listening, command: str, now: dt.datetime) -> Step:
+        """A global key's work (repeat, main_menu, operator), pressed or said."""
+        if command == "repeat":
+            return self._listen(call, node, list(self.prompt(call)), meant="repeat")
+        return self._fire(call, command, now, [], command)
+
+    def _speak(self, call: Call, node: _Listening, speech: Speak, now: dt.datetime) -> Step:
+        """Words choose what their key would, or a command; at a question, a yes or a no too.
+        Unsure recognition, or words that fit no choice or more than one, are asked again."""
+        floor = self.menu.speech.confidence
+        if speech.confidence is not None and speech.confidence < floor:
+            return self._retry(call, node, "not_understood", now)
+        chosen = self.hearing.understand(call.node, call.lang, speech.text)
+        if chosen in COMMANDS:
+            return self._command(call, node, chosen, now)
+        if chosen is not None:
+            return self._press(call, node, chosen, now)
         if isinstance(node, QuestionNode):
-            answer = yes_or_no(heard, self.menu.languages[call.lang])
+            answer = yes_or_no(speech.text, self.menu.languages[call.lang])
             if answer is not None:
                 return self._answer(call, node, answer, now)
         return self._retry(call, node, "not_understood", now)
@@ -287,10 +306,10 @@ class Engine:
 
     def _listen(self, call: Call, node: _Listening, say: list[Utterance], entered: tuple[str, ...] = (),
                 meant: str = "") -> Step:
-        speech = isinstance(node, QuestionNode)
-        lang = self.menu.languages[call.lang]
-        hints = tuple(lang.yes + lang.no) if speech else ()
-        return Step(tuple(say), Listen(self.menu.timeout(node), speech, call.lang, hints), call.node, entered, meant)
+        if isinstance(node, MenuNode) and PRESS_OR_SAY in self.menu.prompts:
+            say.append(self._engine_prompt(call, PRESS_OR_SAY))
+        listen = Listen(self.menu.timeout(node), call.lang, self.hearing.hints(call.node, call.lang))
+        return Step(tuple(say), listen, call.node, entered, meant)
 
     def _fire(self, call: Call, trigger: str, now: dt.datetime, say: list[Utterance], meant: str) -> Step:
         chosen = isinstance(self.menu.nodes[call.node], LanguageNode)

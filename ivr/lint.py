@@ -16,6 +16,7 @@ from .audio import MANIFEST, survey
 from .catalogue import catalogue
 from .edges import edges, passes_to
 from .errors import Problem
+from .hearing import COMMANDS, normalise
 from .menu import (
     ENGINE_PROMPTS,
     EligibilityNode,
@@ -88,6 +89,7 @@ class _Checker:
         self.languages()
         self.prompts()
         self.keys()
+        self.speech()
         self.transfers()
         self.calendars()
         self.announcements()
@@ -187,6 +189,76 @@ class _Checker:
                     if key in global_keys:
                         self.error(("nodes", name), f"questions take 1 for yes and 2 for no, but {key} is the global "
                                    f"{global_keys[key]} key; change keys:")
+
+    # -- speech --------------------------------------------------------------------------
+    def speech(self) -> None:
+        """Every choice can be said in every language; no phrase means two things at one node."""
+        codes = list(self.menu.languages)
+        commands = self.menu.speech.commands
+        for command in COMMANDS:
+            by_lang = getattr(commands, command)
+            self._phrase_languages(("speech", "commands", command), by_lang, f"command {command}")
+        said_as_command: dict[tuple[str, str], str] = {}
+        for command in COMMANDS:
+            for code, phrases in getattr(commands, command).items():
+                for i, phrase in enumerate(phrases):
+                    folded = normalise(phrase)
+                    other = said_as_command.setdefault((code, folded), command)
+                    if other != command:
+                        self.error(("speech", "commands", command, code, i), f"{phrase!r} is a phrase of both the "
+                                   f"{other} and the {command} command; keep it under one")
+        for code, lang in self.menu.languages.items():
+            named: dict[str, str] = {}
+            for key, words in lang.key_names.items():
+                for i, word in enumerate(words):
+                    other = named.setdefault(normalise(word).replace(" ", ""), key)
+                    if other != key:
+                        self.error(("languages", code, "key_names", key, i), f"{word!r} names both key {other} and "
+                                   f"key {key} in {code}; keep it under one")
+        choosers = {name: node for name, node in self.menu.nodes.items() if isinstance(node, (MenuNode, LanguageNode))}
+        spoken = any(node.phrases for node in choosers.values())  # a keys-only menu is not nagged node by node
+        for name, node in choosers.items():
+            if not node.phrases:
+                if spoken:
+                        self.error(("nodes", name, "choices"), f"node {name} has no phrases: callers can only press "
+                               "keys here; add phrases: with what a caller would say for each choice, in each "
+                               "language", "warning")
+                continue
+            pooled = isinstance(node, LanguageNode)  # the caller's language is not known yet: all are heard
+            seen: dict[tuple[str, str], str] = {}
+            for key, by_lang in node.phrases.items():
+                here = ("nodes", name, "phrases", key)
+                if key not in node.choices:
+                    self.error(here, f"node {name} has phrases for key {key}, which is not one of its choices "
+                               f"({', '.join(node.choices)})")
+                    continue
+                self._phrase_languages(here, by_lang, f"choice {key} of node {name}")
+                for code, phrases in by_lang.items():
+                    for i, phrase in enumerate(phrases):
+                        folded = normalise(phrase)
+                        other = seen.setdefault(("" if pooled else code, folded), key)
+                        if other != key:
+                            self.error(here + (code, i), f"{phrase!r} is said for both key {other} and key {key} "
+                                       f"of node {name}; keep it under one choice")
+                        command = said_as_command.get((code, folded))
+                        if command and (node.global_keys or command == "repeat"):
+                            self.error(here + (code, i), f"{phrase!r} at node {name} is also the {command} "
+                                       "command (speech: commands:); choose other words for the choice")
+            for key in node.choices:
+                if key not in node.phrases:
+                    self.error(("nodes", name, "choices", key), f"choice {key} of node {name} has no phrases; add "
+                               f"phrases: {key}: with what a caller would say, in {', '.join(codes)}")
+
+    def _phrase_languages(self, path: SrcPath, by_lang: Mapping[str, list[str]], what: str) -> None:
+        if not by_lang:
+            return
+        missing = [code for code in self.menu.languages if not by_lang.get(code)]
+        if missing:
+            self.error(path, f"{what} has no phrase in {', '.join(missing)}; add what a caller would say")
+        for code in by_lang:
+            if code not in self.menu.languages:
+                self.error(path + (code,), f"{what} has phrases for {code!r}, which is not under languages: (have "
+                           f"{', '.join(sorted(self.menu.languages))})" + did_you_mean(code, self.menu.languages))
 
     def transfers(self) -> None:
         for name, node in self.menu.nodes.items():

@@ -62,6 +62,21 @@ Prompt = dict[str, Annotated[Text, PlainValidator(_text)]]
 KEYS = "0123456789*#"
 """Every key on a phone's keypad, in keypad order."""
 Key = Annotated[str, Field(pattern=r"^[0-9*#]$")]
+def _phrase(value: object) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError('write the words a caller says, e.g. "lost my card"')
+    if "," in value or "、" in value:
+        raise ValueError(f"{value!r} holds a comma: write each phrase as its own item (Twilio's hints are "
+                         "a comma-separated list)")
+    if len(value) > 100:
+        raise ValueError(f"{value[:20]!r}... is longer than Twilio takes as a hint (100 characters)")
+    return value.strip()
+
+
+Phrase = Annotated[str, PlainValidator(_phrase)]
+"""Words a caller may say for a choice (quotes keep YAML from reading yes/no as true/false)."""
+Phrases = dict[str, list[Phrase]]
+"""A choice's phrases: a list per language code."""
 NodeId = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
 
 
@@ -117,6 +132,12 @@ class Language(Model):
     audio: Literal["say", "play"] = "say"
     """How callers hear prompts: "say" (Twilio's voice) or "play" (our audio files, falling
     back to Twilio's voice for any prompt without a fresh file)."""
+    key_names: dict[Key, list[Phrase]] = Field(default_factory=dict)
+    """Keys said as words ("two", に, 二, "dos"): saying one alone chooses that key. Digits,
+    * and # always do."""
+    fillers: list[Phrase] = Field(default_factory=list)
+    """Words around a key's name that change nothing ("number", "press", 番, を): "press two" and
+    2番 are the key 2."""
 
 
 class Settings(Model):
@@ -126,6 +147,23 @@ class Settings(Model):
     """Re-prompts after silence or a wrong key before the call is ended safely."""
     ring_timeout: int = Field(30, ge=5, le=600)
     """Seconds a transfer rings before it counts as unanswered."""
+
+
+class Commands(Model):
+    """The phrases of the global keys, heard at every node where the key works."""
+
+    repeat: Phrases = Field(default_factory=dict)
+    main_menu: Phrases = Field(default_factory=dict)
+    operator: Phrases = Field(default_factory=dict)
+
+
+class Speech(Model):
+    """Choosing by voice: how sure recognition must be, and the commands heard everywhere."""
+
+    confidence: float = Field(0.3, ge=0, le=1)
+    """Twilio's Confidence below this is heard as unclear (the caller is asked again); a result
+    without one is taken as heard."""
+    commands: Commands = Field(default_factory=Commands)
 
 
 class Keys(Model):
@@ -306,11 +344,16 @@ class _Listening(_Node):
 class MenuNode(_Listening):
     type: Literal["menu"]
     choices: dict[Key, NodeId] = Field(min_length=1)
+    phrases: dict[Key, Phrases] = Field(default_factory=dict)
+    """Per choice, per language, what a caller may say for it ("lost", なくした)."""
 
 
 class LanguageNode(_Listening):
     type: Literal["language"]
     choices: dict[Key, str] = Field(min_length=1)
+    phrases: dict[Key, Phrases] = Field(default_factory=dict)
+    """Per choice, the language's name as callers of each language say it (English, 英語): all
+    are heard here, as the caller's language is not known yet."""
     next: NodeId
     default: str
     """Language used if the caller chooses none."""
@@ -362,9 +405,11 @@ class Menu(Model):
     languages: dict[str, Language] = Field(min_length=1)
     settings: Settings = Field(default_factory=Settings)
     keys: Keys = Field(default_factory=Keys)
+    speech: Speech = Field(default_factory=Speech)
     hours: dict[str, Calendar] = Field(default_factory=dict)
     prompts: dict[str, Prompt] = Field(default_factory=dict)
-    """Prompts said by the engine itself: invalid_key, no_input, not_understood, restart."""
+    """Prompts said by the engine itself: invalid_key, no_input, not_understood, restart, and
+    press_or_say (optional: said after every menu's own words, that a caller may speak)."""
     eligibility: Eligibility | None = None
     announcements: list[Announcement] = Field(default_factory=list)
     """Said, when dated today, right after the language is chosen (or at the start without a choice)."""
@@ -385,3 +430,4 @@ class Menu(Model):
 
 
 ENGINE_PROMPTS = ("invalid_key", "no_input", "not_understood", "restart")
+PRESS_OR_SAY = "press_or_say"

@@ -113,8 +113,8 @@ def action_event(step: Step) -> Event:
     """What the call does after `step`: a listen, transfer or hangup event (see `ivr.describe`)."""
     action = step.action
     if isinstance(action, Listen):
-        return {"type": "listen", "node": step.node, "timeout": action.timeout, "speech": action.speech,
-                "lang": action.lang}
+        return {"type": "listen", "node": step.node, "timeout": action.timeout, "lang": action.lang,
+                "hints": list(action.hints)}
     if isinstance(action, Transfer):
         return {"type": "transfer", "node": step.node, "to": action.to}
     return {"type": "hangup", "node": step.node}

@@ -1,4 +1,4 @@
-"""Turning prompt text into what is shown and what is spoken, and speech back into answers.
+"""Turning prompt text into what is shown and what is spoken (what callers say back is `ivr.hearing`'s).
 
 Prompt texts mark phone numbers as {tel:0120-95-0178}. The display form keeps the
 number as written; the spoken form separates every digit ("0 1 2 0, 9 5, 0 1 7 8")
@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
-from functools import lru_cache
 
 from .menu import Language
 
@@ -45,32 +43,3 @@ def format_date(day: dt.date, lang: Language, reading: bool = False) -> str:
 
 def format_number(value: int, lang: Language) -> str:
     return f"{value:,}".replace(",", lang.thousands)
-
-
-def _normalise(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(ch if ch.isalnum() or ch.isspace() else " " for ch in text)
-
-
-@lru_cache(maxsize=1024)
-def _pattern(word: str) -> re.Pattern[str]:
-    """Compiled once per yes/no word (the words are few and fixed; callers' answers are many)."""
-    word = _normalise(word).strip()
-    if word.isascii():  # languages written with spaces: match whole words
-        return re.compile(rf"(?<!\w){re.escape(word)}(?!\w)")
-    return re.compile(re.escape(word))  # Japanese, Chinese, Korean: no spaces to split on
-
-
-def yes_or_no(heard: str, lang: Language) -> bool | None:
-    """True for yes, False for no, None when the answer is unclear (both, or neither)."""
-    text = _normalise(heard)
-    if any(_pattern(w).search(text) for w in lang.unsure):
-        return None
-    said_no = False
-    for word in sorted(lang.no, key=len, reverse=True):  # 没有 holds 有, 안 했어요 holds 했어요:
-        text, found = _pattern(word).subn(" ", text)  # take the no-words out before looking for yes
-        said_no |= found > 0
-    said_yes = any(_pattern(w).search(text) for w in lang.yes)
-    if said_yes == said_no:
-        return None
-    return said_yes

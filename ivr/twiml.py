@@ -18,7 +18,9 @@ from .menu import Menu
 
 SPEECH_TIMEOUT = 2
 """Seconds of quiet that end a spoken answer. A number, not "auto": Twilio refuses
-"auto" with some speech models (warning 13335)."""
+"auto" with some speech models (warning 13335). It does not delay keys: with
+input="dtmf speech" the first input detected wins, and numDigits=1 with finishOnKey=""
+sends a key the moment it is pressed."""
 
 
 _TOKEN = "__ivr_state__"
@@ -56,13 +58,15 @@ def render(step: Step, menu: Menu, action: str, dial_action: str, audio: Audio |
     action_ = step.action
     if isinstance(action_, Listen):
         gather = response.gather(
-            input="dtmf speech" if action_.speech else "dtmf",
+            input="dtmf speech",
             action=action,
             method="POST",
             timeout=action_.timeout,
             num_digits=1,
             finish_on_key="",  # "#" is a key like any other, not "submit"
-            **(_speech_options(menu, action_) if action_.speech else {}),
+            language=menu.languages[action_.lang].speech,
+            hints=", ".join(action_.hints),
+            speech_timeout=SPEECH_TIMEOUT,
         )
         _say(gather, step.say, menu, audio, media)
         response.redirect(action, method="POST")
@@ -80,14 +84,6 @@ def render(step: Step, menu: Menu, action: str, dial_action: str, audio: Audio |
         _say(response, step.say, menu, audio, media)
         response.hangup()
     return str(response)
-
-
-def _speech_options(menu: Menu, listen: Listen) -> dict[str, object]:
-    return {
-        "language": menu.languages[listen.lang].speech,
-        "hints": ", ".join(listen.hints),
-        "speech_timeout": SPEECH_TIMEOUT,
-    }
 
 
 def _say(parent: VoiceResponse, utterances: tuple[Utterance, ...], menu: Menu, audio: Audio, media: str) -> None:

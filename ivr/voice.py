@@ -27,9 +27,9 @@ import json
 import logging
 import re
 import secrets
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
 from urllib.parse import quote
 
 from .audio import MANIFEST, default_prompts_dir, playable
@@ -338,7 +338,17 @@ def _inputs(values: Mapping[str, str]) -> list[Input]:
             return [Press("?")]  # not a key: the engine answers "not one of the choices"
         return [Press(key) for key in digits]
     speech = values.get("SpeechResult", "").strip()[:MAX_SPEECH]
-    return [Speak(speech)] if speech else [Silence()]
+    return [Speak(speech, _confidence(values.get("Confidence")))] if speech else [Silence()]
+
+
+def _confidence(value: str | None) -> float | None:
+    """Twilio's Confidence (0-1); None when missing or not a number in that range (then the words
+    are taken as heard: they still have to match a phrase)."""
+    try:
+        number = float(value) if value else None
+    except ValueError:
+        return None
+    return number if number is not None and 0.0 <= number <= 1.0 else None
 
 
 _VIA: dict[type, str] = {Press: "key", Speak: "speech", Silence: "silence"}

@@ -172,8 +172,9 @@ class WireLine:
         if isinstance(event, Press):
             return self._read(self.post(self.action, {**self.base, "Digits": event.key}))
         if isinstance(event, Speak):
+            confidence = "0.9" if event.confidence is None else str(event.confidence)
             return self._read(self.post(self.action, {**self.base, "SpeechResult": event.text,
-                                                      "Confidence": "0.9"}))
+                                                      "Confidence": confidence}))
         assert isinstance(event, Silence)
         return self._read(self.post(self.redirect, self.base))
 
@@ -212,9 +213,9 @@ class WireLine:
                 said += tuple(self._utterance(v) for v in verb if v.tag in ("Say", "Play"))
                 self.action = verb.get("action", "")
                 self.redirect = self._redirect_after(root, verb) or self.action
-                speech = "speech" in verb.get("input", "dtmf")
                 lang = self.codes.get(said[-1].lang, said[-1].lang) if said else ""
-                return Step(said, Listen(int(verb.get("timeout", "5")), speech, lang), "")
+                hints = tuple(verb.get("hints", "").split(", ")) if verb.get("hints") else ()
+                return Step(said, Listen(int(verb.get("timeout", "5")), lang, hints), "")
             elif verb.tag == "Redirect":
                 return self._read(self.post(verb.text or "", self.base), said)
             elif verb.tag == "Dial":

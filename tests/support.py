@@ -51,7 +51,7 @@ def transcript(events: list[Event]) -> list[tuple[object, ...]]:
         if e["type"] == "say":
             out.append(("say", e["lang"], e["spoken"]))
         elif e["type"] == "listen":
-            out.append(("listen", e["timeout"], e["speech"]))
+            out.append(("listen", e["timeout"], tuple(e["hints"])))
         elif e["type"] == "transfer":
             out.append(("transfer", e["to"]))
         elif e["type"] == "input":

@@ -119,7 +119,7 @@ def test_twiml_plays_our_files_and_says_where_one_is_missing(rendered: tuple[Pat
     client = playing_app(path)
     gather = english_main_menu(client).find("Gather")
     assert gather is not None
-    assert [v.tag for v in gather] == ["Play", "Play", "Play"]  # lost_card_first, fraud_warning, main
+    assert [v.tag for v in gather] == ["Play", "Play", "Play", "Play"]  # lost_card_first, fraud_warning, main, press_or_say
     url = gather[2].text or ""
     assert re.fullmatch(r"http://localhost/audio/en/main\.wav\?v=[0-9a-f]{8}", url)
     audio = client.get(url.removeprefix("http://localhost"))
@@ -131,7 +131,7 @@ def test_twiml_plays_our_files_and_says_where_one_is_missing(rendered: tuple[Pat
     (tmp_path / "prompts" / "en" / "main.wav").unlink()
     client.application.extensions["ivr"].store.refresh()  # what each worker's watcher does every second
     gather = english_main_menu(client).find("Gather")
-    assert gather is not None and [v.tag for v in gather] == ["Play", "Play", "Say"]
+    assert gather is not None and [v.tag for v in gather] == ["Play", "Play", "Say", "Play"]
     assert (gather[2].text or "").startswith("Please choose from the following")
     assert client.get("/audio/en/main.wav").status_code == 404
 

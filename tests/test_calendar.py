@@ -109,8 +109,8 @@ def test_the_announcement_is_said_in_its_window_after_the_lost_card_sentence(cal
     for lang_key, at, expected in (("2", jst(2022, 6, 30, 10, 0), True), ("2", jst(2022, 7, 8, 23, 0), True),
                                    ("2", jst(2022, 6, 29, 23, 0), False), ("2", jst(2022, 7, 9, 0, 0), False)):
         said = [e["prompt"] for e in call(lang_key, at=at) if e["type"] == "say"][6:]
-        assert said == (["lost_card_first", "busy_until_july_8", "fraud_warning", "main"] if expected
-                        else ["lost_card_first", "fraud_warning", "main"]), at
+        assert said == (["lost_card_first", "busy_until_july_8", "fraud_warning", "main", "press_or_say"] if expected
+                        else ["lost_card_first", "fraud_warning", "main", "press_or_say"]), at
 
 
 def test_the_announcement_is_said_once_a_call(call: Caller) -> None:

@@ -29,7 +29,7 @@ from ivr.check import (
 from ivr.cli import cli
 from ivr.engine import Call, DialOutcome, End, Engine, Input, Listen, Press, Silence, Speak, Transfer
 from ivr.loader import check_text, load_menu
-from ivr.menu import KEYS, Menu
+from ivr.menu import KEYS, Menu, QuestionNode
 
 TINY = """\
 menu: {name: Tiny, version: "1", start: main, main_menu: main, operator: desk, default_language: en}
@@ -224,7 +224,8 @@ def slowest_call(engine: Engine, at: dt.datetime) -> float:
         if isinstance(action, Transfer):
             return [(DialOutcome(answered=True), 0.0), (DialOutcome(answered=False), float(action.ring_timeout))]
         lang = engine.menu.languages[call.lang]
-        spoken = [Speak(text) for text in (lang.yes[0], lang.no[0], UNCLEAR)] if action.speech else []
+        question = isinstance(engine.menu.nodes[call.node], QuestionNode)
+        spoken = [Speak(text) for text in ((lang.yes[0], lang.no[0], UNCLEAR) if question else (UNCLEAR,))]
         return [(Press(k), 0.0) for k in KEYS] + [(Silence(), float(action.timeout))] + [(s, 0.0) for s in spoken]
 
     def slowest(call: Call, action: Listen | Transfer, seen: frozenset[tuple[str, str, int]]) -> float:

@@ -43,7 +43,7 @@ def test_option_5_opens_the_mynapoint_menu_in_each_language(call: Caller, menu: 
 def test_language_choice_then_fraud_warning_then_main_menu(call: Caller, lang: str) -> None:
     events = call(LANG_KEYS[lang])
     prompts = [e["prompt"] for e in after_last_input(events) if e["type"] == "say"]
-    assert prompts == ["lost_card_first", "fraud_warning", "main"]  # the lost card comes first
+    assert prompts == ["lost_card_first", "fraud_warning", "main", "press_or_say"]  # the lost card comes first
 
 
 def test_language_prompt_speaks_each_language_in_its_own_voice(call: Caller) -> None:

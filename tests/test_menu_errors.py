@@ -299,7 +299,7 @@ def test_the_guide_describes_every_field_the_menu_accepts() -> None:
     from ivr import menu as models
 
     undocumented = [f"{model.__name__}.{name}" for model in (
-        models.Menu, models.Info, models.Language, models.Settings, models.Keys, models.Calendar, models.Special,
+        models.Menu, models.Info, models.Language, models.Settings, models.Keys, models.Speech, models.Commands, models.Calendar, models.Special,
         models.Announcement, models.Eligibility,
         models.Rule, models.MenuNode, models.LanguageNode, models.MessageNode, models.QuestionNode,
         models.EligibilityNode, models.TransferNode, models.HangupNode)

@@ -37,12 +37,12 @@ def test_a_good_key_after_a_wrong_one_resets_the_count(call: Caller) -> None:
 
 def test_star_repeats_the_current_prompt(call: Caller) -> None:
     events = call("2 5 *")
-    assert prompts(after_last_input(events)) == ["mynapoint"]
+    assert prompts(after_last_input(events)) == ["mynapoint", "press_or_say"]
 
 
 def test_nine_returns_to_the_main_menu_from_anywhere(call: Caller) -> None:
     events = call("2 5 1 1 9")
-    assert prompts(after_last_input(events)) == ["main"]
+    assert prompts(after_last_input(events)) == ["main", "press_or_say"]
 
 
 def test_zero_reaches_a_person_during_hours(call: Caller) -> None:
@@ -52,13 +52,13 @@ def test_zero_reaches_a_person_during_hours(call: Caller) -> None:
 
 def test_zero_at_night_states_the_hours(call: Caller) -> None:
     events = call("2 0", at=NIGHT)
-    assert prompts(after_last_input(events)) == ["after_hours"]
+    assert prompts(after_last_input(events)) == ["after_hours", "press_or_say"]
 
 
 def test_language_silence_continues_in_japanese(call: Caller) -> None:
     events = call("wait wait wait")
     said = [e for e in after_last_input(events) if e["type"] == "say"]
-    assert [e["prompt"] for e in said] == ["lost_card_first", "fraud_warning", "main"] and said[0]["lang"] == "ja"
+    assert [e["prompt"] for e in said] == ["lost_card_first", "fraud_warning", "main", "press_or_say"] and said[0]["lang"] == "ja"
 
 
 def test_keys_during_the_fraud_warning_act_on_the_main_menu(call: Caller) -> None:

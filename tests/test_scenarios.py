@@ -52,11 +52,11 @@ def test_a_failing_scenario_is_reported_on_both_paths_with_its_transcript(tmp_pa
         assert f'{path}:1: scenario "the card desk at night" FAILED on the {where} path' in out
     assert 'step 2 (line 6, press "1"):' in out
     assert '- hears "Connecting you now.": not heard' in out
-    assert "- transfer_to +81120950178: the call waits for a key at after_hours" in out  # engine: node named
-    assert "- transfer_to +81120950178: the call waits for a key\n" in out               # TwiML: no node
+    assert "- transfer_to +81120950178: the call waits for a key or speech at after_hours" in out  # engine: node named
+    assert "- transfer_to +81120950178: the call waits for a key or speech\n" in out               # TwiML: no node
     assert "step 1 > press 2" in out and "step 2 > press 1" in out
     assert "[en] Staff are not available at this time." in out          # the transcript, in full at the failing step
-    assert "... waiting for a key (after_hours)" in out
+    assert "... waiting for a key or speech (after_hours)" in out
     assert "1 scenario(s) in 1 file(s): 0 passed, 1 failed (failures by path: engine 1, twiml 1)" in out
 
 
@@ -89,7 +89,7 @@ def test_phone_numbers_are_heard_as_written_on_both_paths(menu: Menu, tmp_path: 
 
 @pytest.mark.parametrize(("steps", "message"), [
     ('    - press: "2"\n    - press: "2"\n    - press: "1"\n', "the call was transferred to +81120950178, so staff"),
-    ('    - press: "2"\n    - busy\n', "busy only follows a transfer, but the call waits for a key at main"),
+    ('    - press: "2"\n    - busy\n', "busy only follows a transfer, but the call waits for a key or speech at main"),
     ('    - hangup\n    - press: "1"\n', "the call has already ended"),
 ])
 def test_impossible_steps_are_reported(menu: Menu, tmp_path: Path, steps: str, message: str) -> None:
@@ -155,7 +155,7 @@ def test_coverage_lists_what_was_never_exercised(menu: Menu, tmp_path: Path) -> 
     assert "main (2, 3, 4, 5)" in report
     assert "* (repeat) NEVER pressed" in report
     en = next(line for line in report.splitlines() if line.strip().startswith("en "))
-    assert en.split()[1] == "6/47"  # language, lost_card_first, fraud_warning, main, card_info, card_desk
+    assert en.split()[1] == "7/48"  # language, lost_card_first, fraud_warning, main, press_or_say, card_info, card_desk
 
 
 def test_a_closed_transfer_counts_as_entered(menu: Menu, tmp_path: Path) -> None:
@@ -190,7 +190,7 @@ def test_pytest_collects_one_item_per_scenario_and_path(pytester: pytest.Pyteste
     for path in ("engine", "twiml"):
         assert f"FAILED tests/scenarios/night.yaml::the card desk at night[{path}]" in out
     assert 'scenario "the card desk at night" FAILED on the twiml path' in out
-    assert "- transfer_to +81120950178: the call waits for a key at after_hours" in out
+    assert "- transfer_to +81120950178: the call waits for a key or speech at after_hours" in out
     assert "broken.yaml:2: error: unknown field \"stpes\"" in out
 
 

@@ -83,13 +83,13 @@ def test_without_at_the_header_says_the_call_is_now_in_japan() -> None:
 
 def test_the_wait_for_a_key_says_when_silence_comes() -> None:
     code, out = sim("--script", "2", "--at", "2026-12-07T10:00")
-    assert code == 0 and "  ... waiting for a key (main; silence after 6 s)\n" in out
+    assert code == 0 and "  ... waiting for a key or speech (main; silence after 6 s)\n" in out
     assert "(6 s" not in out
 
 
 def test_busy_where_nothing_rings_is_a_clear_error() -> None:
     code, out = sim("--script", "2 busy", "--at", "2026-12-07T10:00")
-    assert code == 1 and "Error: busy only follows a transfer, but the call waits for a key at main" in out
+    assert code == 1 and "Error: busy only follows a transfer, but the call waits for a key or speech at main" in out
 
 
 def test_bad_language() -> None:
@@ -160,7 +160,7 @@ def test_keys_typed_ahead_of_a_transfer_are_not_spent_on_it() -> None:
     code, out = sim("--at", "2026-12-07T10:00", input="2\n22\nbusy\n2\n")
     assert code == 0 and "note: '2' typed ahead was not sent: the call is being transferred" in out
     after = out[out.index("typed ahead"):]  # busy reached the transfer, then 2 at lost_busy ends the call
-    assert "... waiting for a key (lost_busy; silence after 6 s)" in after
+    assert "... waiting for a key or speech (lost_busy; silence after 6 s)" in after
     assert out.rstrip().endswith("-> HANG UP (goodbye)") and "staff answered" not in out
 
 
@@ -175,7 +175,7 @@ def test_keys_at_a_transfer_are_refused_and_asked_again() -> None:
 def test_q_at_a_transfer_hangs_up_and_busy_elsewhere_is_refused() -> None:
     code, out = sim("--at", "2026-12-07T10:00", input="2\nbusy\n2\nq\n")
     assert code == 0
-    assert "note: busy was not sent: it only follows a transfer, and the call waits for a key at main" in out
+    assert "note: busy was not sent: it only follows a transfer, and the call waits for a key or speech at main" in out
     assert out.rstrip().endswith("-> HANG UP (lost_desk)") and "staff answered" not in out
 
 

@@ -1,4 +1,4 @@
-"""Spoken answers: which words are a yes, a no, or neither, in each language (`ivr.speech.yes_or_no`).
+"""Spoken answers: which words are a yes, a no, or neither, in each language (`ivr.hearing.yes_or_no`).
 Whole calls answered by voice are in test_eligibility.py."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from ivr.menu import Menu
-from ivr.speech import yes_or_no
+from ivr.hearing import yes_or_no
 
 
 @pytest.mark.parametrize(("lang", "heard_text", "expected"), [

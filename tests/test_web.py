@@ -71,8 +71,14 @@ def test_incoming_call_gathers_one_key_with_prompts_inside(twilio: Twilio) -> No
     root = twilio.twiml("/voice")
     assert [v.tag for v in root] == ["Gather", "Redirect"]
     gather = root[0]
-    assert gather.attrib.keys() == {"input", "action", "method", "timeout", "numDigits", "finishOnKey"}
-    assert gather.get("input") == "dtmf" and gather.get("numDigits") == "1" and gather.get("finishOnKey") == ""
+    assert gather.attrib.keys() == {"input", "action", "method", "timeout", "numDigits", "finishOnKey", "language",
+                                    "hints", "speechTimeout"}
+    # A key is sent the moment it is pressed (one digit, no finishing key), speech after 2 s of quiet.
+    assert gather.get("input") == "dtmf speech" and gather.get("numDigits") == "1" and gather.get("finishOnKey") == ""
+    assert gather.get("speechTimeout") == "2"
+    # Before a language is chosen, the menu's own language listens, for every language's name.
+    assert gather.get("language") == "ja-JP"
+    assert {"English", "英語", "español", "한국어"} <= set(gather.get("hints", "").split(", "))
     assert gather.get("timeout") == "6" and gather.get("method") == "POST"
     assert gather.get("action", "").startswith("/voice/gather?s=")
     assert root[1].text == gather.get("action") and root[1].get("method") == "POST"

@@ -1,0 +1,154 @@
+"""What a caller's words mean: a key, a global command, a yes or a no, or nothing clear.
+
+Speech recognition hands us text ("I lost my card", 2番, ｎｏ). Both it and the menu's
+phrases are folded the same way (`normalise`: width, case, accents, katakana to hiragana,
+punctuation), so a phrase matches however the recogniser wrote it. At a node:
+
+* a key said alone ("two", に, "press 2", 2番) is that key, as if pressed;
+* otherwise the node's choices whose phrases are in the text are candidates (a phrase found
+  inside a longer one is dropped: "card" inside "lost my card"); exactly one is the answer,
+  several are unclear (the caller is asked again, never sent the wrong way); with none,
+  the global commands are looked for the same way ("operator", もう一度).
+
+Phrases are compiled once per node and language (`Hearing`): callers' sentences are many,
+the menu's phrases few.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from .menu import Language, LanguageNode, Menu, MenuNode, QuestionNode
+
+COMMANDS = ("repeat", "main_menu", "operator")
+_SPACED = r"(?<![\w*#])"
+_KATAKANA = re.compile("[\u30a1-\u30f6]")
+_LATIN_MARKS = re.compile(r"(?<=[a-z])[\u0300-\u036f]+")
+
+
+def normalise(text: str) -> str:
+    """Width, case, accents (of Latin letters), katakana as hiragana, punctuation as spaces."""
+    text = unicodedata.normalize("NFKC", text).casefold()
+    text = unicodedata.normalize("NFC", _LATIN_MARKS.sub("", unicodedata.normalize("NFD", text)))
+    text = _KATAKANA.sub(lambda m: chr(ord(m.group()) - 0x60), text)
+    return " ".join("".join(ch if ch.isalnum() or ch in "*#" else " " for ch in text).split())
+
+
+def _compact(text: str) -> str:
+    return text.replace(" ", "")
+
+
+@lru_cache(maxsize=4096)
+def _pattern(word: str) -> re.Pattern[str] | None:
+    """A phrase as it is looked for: whole words where the language spaces them, else anywhere
+    in the text with its spaces taken out (Japanese, Chinese; Korean spacing varies)."""
+    word = normalise(word)
+    if not word:
+        return None
+    if word.isascii():
+        return re.compile(rf"{_SPACED}{re.escape(word)}(?![\w*#])")
+    return re.compile(re.escape(_compact(word)))
+
+
+def _spaced(pattern: re.Pattern[str]) -> bool:
+    return pattern.pattern.startswith(_SPACED)
+
+
+def _find(pattern: re.Pattern[str], text: str) -> bool:
+    return bool(pattern.search(text if _spaced(pattern) else _compact(text)))
+
+
+def yes_or_no(heard: str, lang: Language) -> bool | None:
+    """True for yes, False for no, None when the answer is unclear (both, or neither)."""
+    text = normalise(heard)
+    if any(_find(p, text) for w in lang.unsure if (p := _pattern(w))):
+        return None
+    said_no = False
+    for word in sorted(lang.no, key=len, reverse=True):  # 没有 holds 有, 안 했어요 holds 했어요:
+        pattern = _pattern(word)  # take the no-words out before looking for yes
+        if pattern is None:
+            continue
+        if _spaced(pattern):
+            text, found = pattern.subn(" ", text)
+        else:
+            compact, found = pattern.subn(" ", _compact(text))
+            text = compact if found else text
+        said_no |= found > 0
+    said_yes = any(_find(p, text) for w in lang.yes if (p := _pattern(w)))
+    if said_yes == said_no:
+        return None
+    return said_yes
+
+
+def _choices(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [item for item in found if item[1] not in COMMANDS]
+
+
+def _commands(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return [item for item in found if item[1] in COMMANDS]
+
+
+@dataclass(frozen=True)
+class Book:
+    """What can be said at one node in one language: its phrases (with the key or command each
+    chooses), its keys' names, and the words heard as hints."""
+
+    phrases: tuple[tuple[str, re.Pattern[str], str], ...]
+    """(folded phrase, pattern, key or command), longest phrase first."""
+    keys: dict[str, str]
+    """A key's name, folded and compacted, -> the key."""
+    fillers: tuple[re.Pattern[str], ...]
+    hints: tuple[str, ...]
+
+
+class Hearing:
+    """The menu's phrases, compiled per node and language on first use."""
+
+    def __init__(self, menu: Menu) -> None:
+        self.menu = menu
+        self.book = lru_cache(maxsize=1024)(self._book)
+
+    def understand(self, node: str, lang: str, heard: str) -> str | None:
+        """The key ("2") or command ("operator") the words choose at `node`; None when unclear."""
+        book = self.book(node, lang)
+        text = normalise(heard)
+        bare = text
+        for filler in book.fillers:
+            bare = filler.sub(" ", bare) if _spaced(filler) else filler.sub("", _compact(bare))
+        for said in (_compact(text), _compact(bare)):  # 星号 is a key's name, though 号 is a filler
+            if said in book.keys:
+                return book.keys[said]
+        found = [(phrase, target) for phrase, pattern, target in book.phrases if _find(pattern, text)]
+        for kind in (_choices, _commands):  # a choice's phrase wins over a command in the same words
+            kept = {target for phrase, target in kind(found)
+                    if not any(phrase != longer and phrase in longer for longer, _ in kind(found))}
+            if kept:
+                return kept.pop() if len(kept) == 1 else None
+        return None
+
+    def hints(self, node: str, lang: str) -> tuple[str, ...]:
+        return self.book(node, lang).hints
+
+    def _book(self, name: str, lang: str) -> Book:
+        menu, node = self.menu, self.menu.nodes[name]
+        language = menu.languages[lang]
+        said: list[tuple[str, str]] = []  # (phrase as written, key or command)
+        if isinstance(node, (MenuNode, LanguageNode)):
+            codes = list(menu.languages) if isinstance(node, LanguageNode) else [lang]
+            said += [(p, key) for key, by_lang in node.phrases.items() for code in codes for p in by_lang.get(code, ())]
+        commands = COMMANDS if getattr(node, "global_keys", False) else ("repeat",)
+        said += [(p, command) for command in commands for p in getattr(menu.speech.commands, command).get(lang, ())]
+        if isinstance(node, QuestionNode):
+            hints = [*language.yes, *language.no]
+        else:
+            hints = []
+        hints += [p for p, _ in said]
+        phrases = sorted({(normalise(p), pattern, target) for p, target in said if (pattern := _pattern(p))},
+                         key=lambda item: (-len(item[0]), item[0]))
+        keys = {k: k for k in "0123456789*#"}
+        keys |= {_compact(normalise(word)): key for key, words in language.key_names.items() for word in words}
+        fillers = tuple(p for w in sorted(language.fillers, key=len, reverse=True) if (p := _pattern(w)))
+        return Book(tuple(phrases), keys, fillers, tuple(dict.fromkeys(hints))[:500])
