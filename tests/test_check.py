@@ -410,3 +410,24 @@ def test_a_slow_way_to_the_24_7_line_is_a_problem() -> None:
     found = [p for p in problems(check(tiny(slow))) if "24/7" in p]
     assert len(found) == 1 and "a caller in en needs" in found[0] and "(limit 15 s)" in found[0]
     assert "try: ivr sim --menu tiny.yaml" in found[0] and "--script 4" in found[0]
+
+
+def test_every_phrase_is_said_at_its_node_and_one_that_does_another_keys_work_is_reported() -> None:
+    """"two" is choice 1's phrase, but the language names key 2 "two": lint sees no shared phrase,
+    the engine hears key 2. Check says every phrase and finds it, with a call that shows it."""
+    spoken = TINY.replace('''      "3": q_card
+''', '''      "3": q_card
+    phrases:
+      "1": {en: [staff, two]}
+      "2": {en: [leave]}
+      "3": {en: [points]}
+''').replace('speech: en-US, yes:', 'speech: en-US, key_names: {"2": [two]}, yes:')
+    report = check(tiny(spoken))
+    found = [p for p in problems(report) if "saying" in p]
+    line = spoken[:spoken.index('"1": {en: [staff, two]}')].count("\n") + 1
+    assert len(found) == 1 and found[0].startswith(f"tiny.yaml:{line}: error: saying 'two' at node main (en) does "
+                                                   "not do what key 1 does: it leads to bye")
+    assert "try: ivr sim --menu tiny.yaml" in found[0] and "say:two" in found[0]
+    assert report.languages["en"].spoken >= 4  # staff, two, leave, points (and the key names)
+    clean = check(tiny(spoken.replace("[staff, two]", "[staff]")))
+    assert not [p for p in problems(clean) if "saying" in p]

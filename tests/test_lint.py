@@ -239,3 +239,66 @@ def test_ends_needs_ended() -> None:
     text = MENU_PATH.read_text(encoding="utf-8").replace("  ends: 2023-02-28\n", "")
     found = problems(text)
     assert len(found) == 1 and "give both ends: (the programme's last day) and ended:" in found[0], found
+
+
+# -- speech ------------------------------------------------------------------------------
+SPOKEN = GOOD.replace('''      "2": bye
+''', '''      "2": bye
+    phrases:
+      "1": {en: [staff, a person]}
+      "2": {en: [leave, goodbye]}
+''').replace("nodes:\n", "speech:\n  commands:\n    repeat: {en: [repeat, again]}\nnodes:\n")
+
+
+def line_of(text: str, fragment: str) -> int:
+    return text[:text.index(fragment)].count("\n") + 1
+
+
+def test_a_menu_with_phrases_is_clean() -> None:
+    assert problems(SPOKEN) == []
+
+
+def test_a_phrase_two_choices_share_is_an_error_at_its_line() -> None:
+    text = SPOKEN.replace("[leave, goodbye]", "[leave, A Person]")
+    only(text, r"'A Person' is said for both key 1 and key 2 of node main; keep it under one choice",
+         line_of(text, '"2": {en: [leave'))
+
+
+def test_a_choice_without_a_phrase_in_a_language_is_an_error() -> None:
+    two = SPOKEN.replace("  en: {name: English,", "  ja: {name: 日本語, say_language: ja-JP, voice: Polly.Mizuki, speech: "
+                         "ja-JP, yes: [はい], no: [いいえ]}\n  en: {name: English,")
+    two = two.replace("{en: Sorry.}", "{en: Sorry., ja: すみません。}").replace("{en: Again.}", "{en: Again., ja: もう一度。}")
+    two = two.replace("{en: Press 1 for staff or 2 to leave.}", "{en: Press 1 for staff or 2 to leave., ja: 1か2。}")
+    two = two.replace("{en: Goodbye.}", "{en: Goodbye., ja: さようなら。}").replace(
+        '"1": {en: [staff, a person]}', '"1": {en: [staff, a person], ja: [係員]}')
+    two = two.replace("repeat: {en: [repeat, again]}", "repeat: {en: [repeat, again], ja: [もう一度]}")
+    only(two, r"choice 2 of node main has no phrase in ja; add what a caller would say", line_of(two, '"2": {en: [leave'))
+    missing = SPOKEN.replace('      "2": {en: [leave, goodbye]}\n', "")
+    only(missing, r"choice 2 of node main has no phrases; add phrases: 2:", line_of(missing, '"2": bye'))
+
+
+def test_a_phrase_that_is_also_a_command_is_an_error() -> None:
+    text = SPOKEN.replace("[leave, goodbye]", "[leave, Again]")
+    only(text, r"'Again' at node main is also the repeat command", line_of(text, '"2": {en: [leave'))
+
+
+def test_phrases_for_a_key_that_is_no_choice_and_a_comma_in_a_phrase() -> None:
+    text = SPOKEN.replace('"2": {en: [leave, goodbye]}', '"2": {en: [leave, goodbye]}\n      "3": {en: [three]}')
+    only(text, r"node main has phrases for key 3, which is not one of its choices", line_of(text, '"3": {en'))
+    comma = SPOKEN.replace("[leave, goodbye]", '[leave, "goodbye, thanks"]')
+    only(comma, r"holds a comma: write each phrase as its own item", line_of(comma, '"2": {en: [leave'))
+
+
+def test_a_node_without_phrases_in_a_menu_that_has_them_is_a_warning() -> None:
+    text = SPOKEN.replace("  bye:\n", "  more:\n    type: menu\n    say: {en: Press 1.}\n    choices: {\"1\": bye}\n"
+                          "  bye:\n").replace('"2": bye\n', '"2": bye\n      "3": more\n', 1)
+    text = text.replace('"2": {en: [leave, goodbye]}', '"2": {en: [leave, goodbye]}\n      "3": {en: [more]}')
+    only(text, r"node more has no phrases: callers can only press keys here", line_of(text, '    choices: {"1": bye}'),
+         "warning")
+    assert problems(GOOD) == []  # a menu of keys only is not told so at every node
+
+
+def test_a_word_that_names_two_keys_is_an_error() -> None:
+    text = SPOKEN.replace('speech: en-US, yes: ["yes"]', 'speech: en-US, key_names: {"1": [one], "2": [two, One]}, '
+                          'yes: ["yes"]')
+    only(text, r"'One' names both key 1 and key 2 in en; keep it under one", 3)

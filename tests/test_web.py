@@ -87,6 +87,41 @@ def test_incoming_call_gathers_one_key_with_prompts_inside(twilio: Twilio) -> No
                       ("ko-KR", "Polly.Seoyeon"), ("es-MX", "Polly.Mia"), ("pt-BR", "Polly.Camila")]
 
 
+GATHER_ATTRIBUTES = {"action", "actionOnEmptyResult", "enhanced", "finishOnKey", "hints", "input", "language", "method",
+                     "numDigits", "partialResultCallback", "partialResultCallbackMethod", "profanityFilter",
+                     "speechModel", "speechTimeout", "timeout"}
+"""Every attribute Twilio's <Gather> takes (its TwiML reference)."""
+
+
+def test_every_listening_node_gathers_keys_and_speech_in_every_language(menu: Any) -> None:
+    """Each node that waits, in each language: one <Gather> of keys and speech in the caller's
+    recognition language, the node's phrases as hints (at most 500, none over 100 characters or
+    holding the comma that separates them), a key sent at once, then the silence redirect."""
+    from ivr.menu import LISTENING, LanguageNode
+
+    engine = Engine(menu)
+    for name, node in menu.nodes.items():
+        if not isinstance(node, LISTENING):
+            continue
+        for code, lang in menu.languages.items():
+            call = Call(node=name, lang=menu.menu.default_language if isinstance(node, LanguageNode) else code,
+                        revision=engine.revision)
+            step = engine.step(call, Press("*"), WEEKDAY_MORNING)  # repeat: the node's own prompt again
+            root = ET.fromstring(render(step, menu, "/voice/gather?s=x", "/voice/dial?s=x"))
+            assert [v.tag for v in root] == ["Gather", "Redirect"], (name, code)
+            gather = root[0]
+            assert set(gather.attrib) <= GATHER_ATTRIBUTES
+            assert gather.get("input") == "dtmf speech" and gather.get("numDigits") == "1"
+            assert gather.get("finishOnKey") == "" and gather.get("speechTimeout", "").isdigit()
+            assert gather.get("language") == menu.languages[call.lang].speech
+            hints = gather.get("hints", "").split(", ")
+            assert 0 < len(hints) <= 500 and all(0 < len(h) <= 100 and "," not in h for h in hints), (name, code)
+            own = [p for by_lang in getattr(node, "phrases", {}).values() for p in by_lang.get(call.lang, ())]
+            assert set(own) <= set(hints), (name, code)
+            if not isinstance(node, LanguageNode):
+                assert set(lang.yes if name.startswith("q_") else menu.speech.commands.operator[code]) <= set(hints)
+
+
 def test_questions_listen_for_speech_in_the_callers_language(twilio: Twilio) -> None:
     gather = walk(twilio, "3", "5", "1").find("Gather")
     assert gather is not None
