@@ -72,3 +72,10 @@ def test_records_benchmark_compares_recording_with_none() -> None:
     assert "off " in out and "sqlite " in out and "x  (rounds:" in out
     if os.environ.get("IVR_TEST_DATABASE_URL"):
         assert "postgresql " in out
+
+
+def test_speech_benchmark_pairs_each_spoken_choice_with_its_key() -> None:
+    out = run("-m", "bench.speech_matching", "--rounds", "1", "--calls", "20")
+    for row in ("main menu: lost card", "language choice", "words that fit nothing", "engine step alone"):
+        assert row in out
+    assert "added us" in out and "paired rounds" in out
