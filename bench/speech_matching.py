@@ -18,17 +18,17 @@ import argparse
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 if not __package__:  # run as `python bench/x.py`: sys.path starts at bench/, not the checkout
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench.service import OPEN  # noqa: E402
-from ivr.engine import Call, Engine, Press, Speak  # noqa: E402
-from ivr.loader import load_menu  # noqa: E402
-from ivr.voice import Voice  # noqa: E402
-from ivr.wire import Request, WireLine, voice_transport  # noqa: E402
+from bench.service import OPEN
+from ivr.engine import Call, Engine, Press, Speak
+from ivr.loader import load_menu
+from ivr.voice import Voice
+from ivr.wire import Request, WireLine, voice_transport
 
 ROOT = Path(__file__).resolve().parent.parent
 MENU = ROOT / "menus" / "free_dial.yaml"
@@ -71,7 +71,8 @@ def main() -> None:
         assert transport(press).status == transport(speak).status == 200
         rounds = []
         for _ in range(args.rounds):
-            rounds.append((timed(lambda: transport(press), args.calls), timed(lambda: transport(speak), args.calls)))
+            rounds.append((timed(lambda req=press: transport(req), args.calls),
+                           timed(lambda req=speak: transport(req), args.calls)))
         _row(case, rounds)
     rounds = []
     for _ in range(args.rounds):

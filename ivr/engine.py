@@ -14,7 +14,7 @@ dictionary look-ups whatever the size of the menu.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Union
 from zoneinfo import ZoneInfo
@@ -136,6 +136,9 @@ class Step:
     meant: str = field(default="", compare=False)
     """What the caller's input meant at the node they were at (`MEANINGS`; "" for a call's
     first step): what call records count. Not part of a step's identity either."""
+    heard_as: str = field(default="", compare=False)
+    """The key the caller's words chose (a phrase's, a key's name, a command's key), so records
+    count a spoken choice with its key; "" for keys pressed and for anything else."""
 
 
 @dataclass
@@ -283,9 +286,10 @@ class Engine:
             return self._retry(call, node, "not_understood", now)
         chosen = self.hearing.understand(call.node, call.lang, speech.text)
         if chosen in COMMANDS:
-            return self._command(call, node, chosen, now)
+            step = self._command(call, node, chosen, now)
+            return replace(step, heard_as=getattr(self.menu.keys, chosen) or "")
         if chosen is not None:
-            return self._press(call, node, chosen, now)
+            return replace(self._press(call, node, chosen, now), heard_as=chosen)
         if isinstance(node, QuestionNode):
             answer = yes_or_no(speech.text, self.menu.languages[call.lang])
             if answer is not None:

@@ -240,9 +240,9 @@ class _Checker:
                         if other != key:
                             self.error(here + (code, i), f"{phrase!r} is said for both key {other} and key {key} "
                                        f"of node {name}; keep it under one choice")
-                        command = said_as_command.get((code, folded))
-                        if command and (node.global_keys or command == "repeat"):
-                            self.error(here + (code, i), f"{phrase!r} at node {name} is also the {command} "
+                        clash = said_as_command.get((code, folded))
+                        if clash and (node.global_keys or clash == "repeat"):
+                            self.error(here + (code, i), f"{phrase!r} at node {name} is also the {clash} "
                                        "command (speech: commands:); choose other words for the choice")
             for key in node.choices:
                 if key not in node.phrases:

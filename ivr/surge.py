@@ -156,7 +156,11 @@ class _Caller:
                 return line.send(Speak(rng.choice(lang.yes if yes else lang.no))), True
             return line.send(Press("1" if yes else "2")), True
         weights = [1 / (i + 1) ** 0.6 for i in range(len(keys))]
-        return line.send(Press(rng.choices(keys, weights)[0])), True
+        key = rng.choices(keys, weights)[0]
+        said = getattr(spec, "phrases", {}).get(key, {}).get(self.lang)
+        if said and rng.random() < 0.2:  # some say what they want instead
+            return line.send(Speak(rng.choice(said))), True
+        return line.send(Press(key)), True
 
     def _transfer(self, step: Step) -> Step:
         desk = self._node(transferring=True) or "?"

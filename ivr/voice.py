@@ -317,7 +317,8 @@ def _heard(call: Call, revision: Revision, values: Mapping[str, str], now: dt.da
     for event in events:  # type-ahead: several keys in one request, until the call stops listening
         node = call.node
         step = revision.engine.step(call, event, now)
-        moves.append(Move(node, _VIA[type(event)], event.key if isinstance(event, Press) else None, step))
+        key = event.key if isinstance(event, Press) else step.heard_as or None
+        moves.append(Move(node, _VIA[type(event)], key, step))
         if not isinstance(step.action, Listen):
             break
     return type(events[0]).__name__.lower(), moves

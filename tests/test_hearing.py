@@ -5,12 +5,11 @@ cases that must be asked again rather than guessed."""
 from __future__ import annotations
 
 import pytest
+from support import WEEKDAY_MORNING
 
 from ivr.engine import Engine, Listen, Speak
 from ivr.hearing import Hearing, normalise
 from ivr.menu import Menu
-
-from support import WEEKDAY_MORNING
 
 
 @pytest.fixture(scope="module")

@@ -123,6 +123,24 @@ def test_a_call_and_its_steps_are_recorded(database_url: str) -> None:
                                       "queued": 0, "state": "ok"}
 
 
+def test_a_choice_said_is_recorded_and_reported_with_its_key(database_url: str) -> None:
+    """By voice, the language, then "I lost my card": the steps say speech and the key chosen
+    (not the words), and the report counts the main menu's 2 like a pressed one."""
+    app = service(database_url)
+    call = line(app)
+    call.start(None)
+    call.send(Speak("English please"))
+    assert isinstance(call.send(Speak("I lost my card")).action, Transfer)
+    call.hang_up(40)
+    recorder(app).flush()
+    said = [(r["node"], r["meant"], r["key"], r["via"]) for r in rows(database_url, StepRecord) if r["kind"] == "input"]
+    assert said == [("language", "key", "2", "speech"), ("main", "key", "2", "speech")]
+    assert "lost my card" not in " ".join(str(v) for r in rows(database_url, StepRecord) for v in r.values())
+    db = Database(database_url)
+    choices = report(db, load_menu(MENU_PATH), MONDAY - dt.timedelta(days=1), MONDAY + dt.timedelta(days=1))
+    assert [r[:3] for r in choices.table("main_menu").rows] == [["2", "lost_card", 1]]
+
+
 def test_nothing_recorded_names_the_caller_or_the_call(database_url: str) -> None:
     """No phone number and no CallSid anywhere; the points check's answers are tied to no
     caller, and what was said there is kept only as yes, no or unclear."""

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ivr.menu import Menu
 from ivr.hearing import yes_or_no
+from ivr.menu import Menu
 
 
 @pytest.mark.parametrize(("lang", "heard_text", "expected"), [
