@@ -13,7 +13,9 @@ and both outcomes at a transfer. Answers are only read by eligibility nodes,
 so a state keeps only the answers that can still be heard (`_live_answers`); moments
 whose hours and eligibility rules behave alike are explored once. Speech: the first
 time a call waits at a node in a language, every phrase, key name and command heard
-there is said and must do what its key does (`hear`).
+there is said and must do what its key does (`hear`). An input is played through the engine
+once where nothing can change it: at a later moment whose hours and rules are the same where
+the step depended on them (`_depends`), or, for a choice, at the place's later retries.
 
 Timing. An utterance lasts its spoken length at a per-script rate (below), a silence
 the node's timeout, an unanswered transfer `ring_timeout`; keys and speech cost
@@ -47,8 +49,9 @@ from zoneinfo import ZoneInfo
 
 from .catalogue import catalogue, said_as_written
 from .edges import edges as menu_edges
-from .eligibility import status
+from .eligibility import ended, status
 from .engine import (
+    Action,
     Call,
     DialOutcome,
     End,
@@ -117,6 +120,10 @@ class Edge(NamedTuple):
     """How the call ended, when it did."""
 
 
+Played = tuple[Edge, Call, Action]
+"""An input's edge, the call after it, and what the call does next."""
+
+
 @dataclass(frozen=True)
 class Walk:
     """A path a caller can take, timed."""
@@ -152,6 +159,9 @@ class Report:
     problems: list[Problem]
     states: int = 0
     steps: int = 0
+    played: int = 0
+    """Of `steps`, the inputs played through the engine; the others were known to do what they did
+    at an earlier moment or before the first retry (`_Explorer._expand`)."""
     elapsed: float = 0.0
 
 
@@ -160,11 +170,15 @@ class _Graph:
     """Every state reachable at one moment, with its outgoing edges."""
 
     moment: Moment
+    facts: dict[str, object]
+    """What time decides at this moment (`_facts`)."""
     start: State | None = None
     start_seconds: float = 0.0
     edges: dict[State, list[Edge]] = field(default_factory=dict)
     parent: dict[State, tuple[State | None, str]] = field(default_factory=dict)
     steps: int = 0
+    played: int = 0
+    """Of `steps`, those played through the engine."""
 
 
 # -- speech time --------------------------------------------------------------------------
@@ -257,6 +271,17 @@ def _dedupe(menu: Menu, found: list[Moment]) -> list[Moment]:
     return out
 
 
+def _facts(menu: Menu, at: dt.datetime) -> dict[str, object]:
+    """What the time `at` decides in the engine: each calendar open or not, each rule's phase and
+    whether the programme has ended, and which announcements are said."""
+    today = at.astimezone(ZoneInfo(menu.menu.timezone)).date()
+    elig = menu.eligibility
+    facts: dict[str, object] = {f"hours {name}": is_open(c, at) for name, c in menu.hours.items()}
+    facts["rules"] = (tuple(status(r, today) for r in elig.rules), ended(elig, today)) if elig else ()
+    facts["announcements"] = tuple(a.starts <= today <= a.until for a in menu.announcements)
+    return facts
+
+
 # -- exploration --------------------------------------------------------------------------
 def _live_answers(menu: Menu) -> dict[str, frozenset[str]]:
     """Per node, the answers some eligibility node may still read before a question
@@ -288,6 +313,12 @@ class _Explorer:
         self.spoken: dict[str, int] = {}
         """Per language, the phrases tried (`hear`)."""
         self._heard_at: set[tuple[str, str]] = set()
+        self._known: dict[tuple[State, str], list[tuple[tuple[tuple[str, object], ...], Played, bool]]] = {}
+        """Steps played at earlier moments, each with the facts of time it depended on (`_depends`) and
+        whether it entered a node: entering resets the retries, so such a step is the same from the
+        state's later retries (`ivr.engine`: a choice does not depend on the failed tries before it)."""
+        self._known_states: dict[State, list[tuple[tuple[tuple[str, object], ...], list[Played]]]] = {}
+        """Every input at a state, with the facts of time any of them depended on."""
         self.file = self.menu.source.file if self.menu.source else "<menu>"
 
     def state(self, call: Call) -> State:
@@ -343,7 +374,7 @@ class _Explorer:
 
     def explore(self, moment: Moment) -> _Graph:
         """Breadth-first over every state reachable at `moment`."""
-        graph, engine, at = _Graph(moment), self.engine, moment.at
+        graph, engine, at = _Graph(moment, _facts(self.menu, moment.at)), self.engine, moment.at
         try:
             call, step = engine.start(at)
         except Exception as exc:  # noqa: BLE001 - any failure of the engine is a finding
@@ -362,32 +393,88 @@ class _Explorer:
             assert isinstance(action, (Listen, Transfer))
             if isinstance(action, Listen):
                 self.hear(call, at, graph, here)
-            cost = {"wait": float(action.timeout) if isinstance(action, Listen) else 0.0,
-                    "busy": float(action.ring_timeout) if isinstance(action, Transfer) else 0.0}
             edges = graph.edges[here] = []
-            for token, event in self.inputs(call, action):
-                after = dataclasses.replace(call, answers=dict(call.answers))
-                graph.steps += 1
-                try:
-                    step = engine.step(after, event, at)
-                except Exception as exc:  # noqa: BLE001
-                    self.report(("raise", here.node, token, type(exc).__name__), here.node,
-                                f"{_describe(token)} at node {here.node} ({here.lang}) makes the engine fail: "
-                                f"{type(exc).__name__}: {exc}", graph, here, token)
-                    continue
-                self.inspect(step, graph, here, token, call)
-                seconds = cost.get(token, 0.0) + _step_seconds(step)
-                if isinstance(step.action, End):
-                    end = f"answered at {here.node}" if token == ANSWERED else f"hang-up at {step.node}"
-                    edges.append(Edge(token, None, seconds, end))
-                    continue
-                there = self.state(after)
-                edges.append(Edge(token, there, seconds))
-                if there not in graph.parent:
-                    graph.parent[there] = (here, token)
-                    calls[there] = (after, step.action)
-                    queue.append(there)
+            for edge, after, then in self._expand(graph, call, action, here):
+                edges.append(edge)
+                if edge.target is not None and edge.target not in graph.parent:
+                    graph.parent[edge.target] = (here, edge.token)
+                    calls[edge.target] = (dataclasses.replace(after, answers=dict(after.answers)), then)
+                    queue.append(edge.target)
         return graph
+
+    def _expand(self, graph: _Graph, call: Call, action: Listen | Transfer, here: State) -> list[Played]:
+        """Every input at `here`, played through the engine or known: played at an earlier moment
+        whose facts of time are the same where the step depended on them, or, for a choice, at this
+        place before its first retry (whole states at once where they can be)."""
+        for facts, whole in self._known_states.get(here, ()):
+            if all(graph.facts[name] == value for name, value in facts):
+                graph.steps += len(whole)
+                return whole
+        cost = {"wait": float(action.timeout) if isinstance(action, Listen) else 0.0,
+                "busy": float(action.ring_timeout) if isinstance(action, Transfer) else 0.0}
+        plays: list[Played] = []
+        depended: set[tuple[str, object]] = set()
+        failed = False
+        inputs = self.inputs(call, action)
+        graph.steps += len(inputs)
+        fresh = here._replace(retries=0)
+        for token, event in inputs:
+            known = next(((facts, played) for facts, played, _ in self._known.get((here, token), ())
+                          if all(graph.facts[name] == value for name, value in facts)), None)
+            if known is None and here.retries:  # a choice does what it did before the first retry
+                known = next(((facts, played) for facts, played, entered in self._known.get((fresh, token), ())
+                              if entered and all(graph.facts[name] == value for name, value in facts)), None)
+            if known is None:  # not played yet, or at a moment whose hours or rules differ where it matters
+                known = self._play(graph, call, here, token, event, cost.get(token, 0.0))
+                if known is None:
+                    failed = True
+                    continue
+            depended.update(known[0])
+            plays.append(known[1])
+        if not failed:
+            self._known_states.setdefault(here, []).append((tuple(depended), plays))
+        return plays
+
+    def _play(self, graph: _Graph, call: Call, here: State, token: str, event: Input,
+              cost: float) -> tuple[tuple[tuple[str, object], ...], Played] | None:
+        """One input through the engine, as an edge of the graph, with the call after it and what
+        it does next; None when the engine fails (reported). Kept for later moments with the facts
+        of time it depended on (`_known`)."""
+        after = dataclasses.replace(call, answers=dict(call.answers))
+        graph.played += 1
+        try:
+            step = self.engine.step(after, event, graph.moment.at)
+        except Exception as exc:  # noqa: BLE001 - any failure of the engine is a finding
+            self.report(("raise", here.node, token, type(exc).__name__), here.node,
+                        f"{_describe(token)} at node {here.node} ({here.lang}) makes the engine fail: "
+                        f"{type(exc).__name__}: {exc}", graph, here, token)
+            return None
+        self.inspect(step, graph, here, token, call)
+        seconds = cost + _step_seconds(step)
+        if isinstance(step.action, End):
+            end = f"answered at {here.node}" if token == ANSWERED else f"hang-up at {step.node}"
+            edge = Edge(token, None, seconds, end)
+        else:
+            edge = Edge(token, self.state(after), seconds)
+        played = (edge, after, step.action)
+        facts = tuple((name, graph.facts[name]) for name in self._depends(here, step))
+        self._known.setdefault((here, token), []).append((facts, played, bool(step.entered)))
+        return facts, played
+
+    def _depends(self, here: State, step: Step) -> set[str]:
+        """The facts of time (`_facts`) a step depended on. Time reaches the engine only through a
+        transfer's hours, an eligibility answer's rules and the announcements said as a language
+        node is left: a step that entered no transfer or eligibility node, from a place that is
+        not a language choice, plays out alike at any moment."""
+        nodes = self.menu.nodes
+        depends = {"announcements"} if isinstance(nodes[here.node], LanguageNode) else set()
+        for name in step.entered:
+            node = nodes[name]
+            if isinstance(node, TransferNode):
+                depends.add(f"hours {node.hours}")
+            elif isinstance(node, EligibilityNode):
+                depends.add("rules")
+        return depends
 
     def inspect(self, step: Step, graph: _Graph, here: State | None, token: str | None,
                 before: Call | None = None) -> None:
@@ -810,6 +897,7 @@ def check(menu: Menu, progress: Progress | None = None) -> Report:
         graph = explorer.explore(moment)
         report.states += len(graph.edges)
         report.steps += graph.steps
+        report.played += graph.played
         for state in graph.edges:
             languages[state.lang].states += 1
         longest, exact = _longest(graph)
@@ -920,7 +1008,8 @@ def _walk_text(walk: Walk | None, reached: bool = True) -> str:
 
 def format_report(report: Report) -> str:
     """The report as people read it: the moments, each language, then the problems."""
-    lines = [f"{report.file}: {report.states} states, {report.steps} inputs played in {report.elapsed:.1f} s",
+    lines = [f"{report.file}: {report.states} states, {report.steps} inputs ({report.played} played, the rest known "
+             f"from an earlier moment or try) in {report.elapsed:.1f} s",
              "moments:"]
     width = max(len(m.label) for m in report.moments)
     for m in report.moments:
@@ -952,7 +1041,7 @@ def _walk_json(walk: Walk | None) -> dict[str, object] | None:
 
 def report_json(report: Report) -> dict[str, object]:
     return {
-        "file": report.file, "states": report.states, "steps": report.steps,
+        "file": report.file, "states": report.states, "steps": report.steps, "played": report.played,
         "elapsed": round(report.elapsed, 2),
         "moments": [{"label": m.label, "at": m.at.isoformat(timespec="minutes"), "same_as": m.same_as}
                     for m in report.moments],

@@ -431,3 +431,19 @@ def test_every_phrase_is_said_at_its_node_and_one_that_does_another_keys_work_is
     assert report.languages["en"].spoken >= 4  # staff, two, leave, points (and the key names)
     clean = check(tiny(spoken.replace("[staff, two]", "[staff]")))
     assert not [p for p in problems(clean) if "saying" in p]
+
+
+@pytest.mark.parametrize("menu", [tiny(), tiny(GIVE_UP_LOOP), synthetic_menu(10)], ids=["tiny", "give-up loop", "ring"])
+def test_steps_known_from_an_earlier_moment_or_try_are_the_steps_the_engine_plays(menu: Menu) -> None:
+    """The explorer plays each input once where time cannot change it; a fresh explorer at each
+    moment, which knows no earlier moment, plays more and must build the same graph."""
+    from ivr.check import _Explorer
+
+    explored = [m for m in moments(menu) if m.same_as is None]
+    shared = _Explorer(Engine(menu))
+    reused = [shared.explore(m) for m in explored]
+    played = [_Explorer(Engine(menu)).explore(m) for m in explored]
+    for again, fresh in zip(reused, played, strict=True):
+        assert again.edges == fresh.edges and again.steps == fresh.steps
+    fewer = sum(g.played for g in reused), sum(g.played for g in played)
+    assert (fewer[0] < fewer[1] if len(explored) > 1 else fewer[0] == fewer[1]) and fewer[1] <= sum(g.steps for g in played)
