@@ -349,17 +349,22 @@ class _Explorer:
         command_keys = {"repeat": keys.repeat, "main_menu": keys.main_menu, "operator": keys.operator}
         said = [(phrase, command_keys.get(target, target)) for phrase, _, target in book.phrases]
         said += [(name, key) for name, key in book.keys.items() if name != key]
+        pressed: dict[str, tuple[Step, State] | None] = {}  # each key once: many phrases choose it
+
+        def play(event: Input) -> tuple[Step, State] | None:
+            after = call.copy()
+            try:
+                return engine.step(after, event, at), self.state(after)
+            except Exception:  # noqa: BLE001 - the same step is reported by the exploration
+                return None
+
         for phrase, key in said:
             if key is None:
                 continue
             self.spoken[call.lang] = self.spoken.get(call.lang, 0) + 1
-            results: list[tuple[Step, State] | None] = []
-            for event in (Speak(phrase), Press(key)):
-                after = dataclasses.replace(call, answers=dict(call.answers))
-                try:
-                    results.append((engine.step(after, event, at), self.state(after)))
-                except Exception:  # noqa: BLE001 - the same step is reported by the exploration
-                    results.append(None)
+            if key not in pressed:
+                pressed[key] = play(Press(key))
+            results = [play(Speak(phrase)), pressed[key]]
             if results[0] is None or results[1] is None or results[0] == results[1]:
                 continue
             step = results[0][0]
@@ -398,7 +403,7 @@ class _Explorer:
                 edges.append(edge)
                 if edge.target is not None and edge.target not in graph.parent:
                     graph.parent[edge.target] = (here, edge.token)
-                    calls[edge.target] = (dataclasses.replace(after, answers=dict(after.answers)), then)
+                    calls[edge.target] = (after.copy(), then)
                     queue.append(edge.target)
         return graph
 
@@ -440,7 +445,7 @@ class _Explorer:
         """One input through the engine, as an edge of the graph, with the call after it and what
         it does next; None when the engine fails (reported). Kept for later moments with the facts
         of time it depended on (`_known`)."""
-        after = dataclasses.replace(call, answers=dict(call.answers))
+        after = call.copy()
         graph.played += 1
         try:
             step = self.engine.step(after, event, graph.moment.at)
@@ -640,6 +645,10 @@ class _Worst:
             self.states.setdefault(_place(state), []).append(state)
         for states in self.states.values():
             states.sort(key=lambda s: -s.retries)  # a place's retries only climb: the highest first
+        self.leads_to: dict[Place, set[Place]] = {
+            here: {_place(edge.target) for state in states for edge in graph.edges[state] if edge.target is not None}
+            - {here} for here, states in self.states.items()}
+        """The other places each place has an edge to (every component search filters these)."""
         self.work = 0
         self.exact = True
 
@@ -647,10 +656,7 @@ class _Worst:
         """The strongly connected components of the places in `allowed`, each before any
         component it can be reached from (Tarjan's algorithm, iterative: a menu may be deeper
         than Python's stack)."""
-        succ: dict[Place, list[Place]] = {}
-        for here in allowed:
-            succ[here] = [there for state in self.states.get(here, ()) for edge in self.graph.edges[state]
-                          if edge.target is not None and (there := _place(edge.target)) != here and there in allowed]
+        succ = {here: sorted(self.leads_to.get(here, set()) & allowed) for here in allowed}
         index: dict[Place, int] = {}
         low: dict[Place, int] = {}
         on_stack: set[Place] = set()
@@ -868,7 +874,7 @@ def _urgent(engine: Engine, moment: Moment) -> dict[str, tuple[float, tuple[str,
         waited = _step_seconds(step) + step.action.timeout
         choices: list[tuple[str, Input, float]] = [(k, Press(k), barge_seconds(step.say, k)) for k in KEYS]
         for token, event, heard in [*choices, ("wait", Silence(), waited)]:
-            after = dataclasses.replace(call, answers=dict(call.answers))
+            after = call.copy()
             try:
                 then = engine.step(after, event, moment.at)
             except Exception:  # noqa: BLE001, S112 - the exploration reports it, with a call that shows it

@@ -156,6 +156,10 @@ class Call:
     """The line the call came in on (`ivr.lines`: its menu file), "" for the service's own menu:
     where to look for `revision`. The protocol's, not the engine's: the engine never reads it."""
 
+    def copy(self) -> Call:
+        """The same call, to step apart from this one (its answers are its own)."""
+        return Call(self.node, self.lang, self.revision, self.retries, dict(self.answers), self.ended, self.line)
+
 
 class Engine:
     """Drives calls through one menu."""
@@ -175,6 +179,10 @@ class Engine:
         )
         self._explanation = lru_cache(maxsize=1024)(self._explain)
         self.hearing = Hearing(menu)
+        keys = menu.keys
+        self._commands = {key: command for key, command in
+                          ((keys.repeat, "repeat"), (keys.main_menu, "main_menu"), (keys.operator, "operator")) if key}
+        """Each global key's command."""
 
     # -- public API -------------------------------------------------------------------
     def start(self, now: dt.datetime, lang: str | None = None) -> tuple[Call, Step]:
@@ -258,8 +266,7 @@ class Engine:
         return self._utterance(call.lang, name, self.menu.prompts[name][call.lang])
 
     def _press(self, call: Call, node: _Listening, key: str, now: dt.datetime) -> Step:
-        keys = self.menu.keys
-        command = {keys.repeat: "repeat", keys.main_menu: "main_menu", keys.operator: "operator"}.get(key)
+        command = self._commands.get(key)
         if command == "repeat" or (command and node.global_keys):
             return self._command(call, node, command, now)
         if isinstance(node, QuestionNode) and key in ("1", "2"):

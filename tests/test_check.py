@@ -447,3 +447,13 @@ def test_steps_known_from_an_earlier_moment_or_try_are_the_steps_the_engine_play
         assert again.edges == fresh.edges and again.steps == fresh.steps
     fewer = sum(g.played for g in reused), sum(g.played for g in played)
     assert (fewer[0] < fewer[1] if len(explored) > 1 else fewer[0] == fewer[1]) and fewer[1] <= sum(g.steps for g in played)
+
+
+def test_a_copied_call_is_the_same_call_with_answers_of_its_own() -> None:
+    import dataclasses
+
+    call = Call("q_card", "en", "1", retries=2, answers={"has_card": True}, ended=False, line="city.yaml")
+    copy = call.copy()
+    assert copy == call and dataclasses.asdict(copy) == dataclasses.asdict(call)
+    copy.answers["has_card"] = False
+    assert call.answers == {"has_card": True}
