@@ -57,8 +57,11 @@ def _spaced(pattern: re.Pattern[str]) -> bool:
     return pattern.pattern.startswith(_SPACED)
 
 
-def _find(pattern: re.Pattern[str], text: str) -> bool:
-    return bool(pattern.search(text if _spaced(pattern) else _compact(text)))
+def _find(pattern: re.Pattern[str], text: str, compact: str | None = None) -> bool:
+    """Whether the phrase is in `text` (`compact`: the text without spaces, when already made)."""
+    if _spaced(pattern):
+        return bool(pattern.search(text))
+    return bool(pattern.search(_compact(text) if compact is None else compact))
 
 
 def yes_or_no(heard: str, lang: Language) -> bool | None:
@@ -121,7 +124,8 @@ class Hearing:
         for said in (_compact(text), _compact(bare)):  # 星号 is a key's name, though 号 is a filler
             if said in book.keys:
                 return book.keys[said]
-        found = [(phrase, target) for phrase, pattern, target in book.phrases if _find(pattern, text)]
+        compact = _compact(text)
+        found = [(phrase, target) for phrase, pattern, target in book.phrases if _find(pattern, text, compact)]
         for kind in (_choices, _commands):  # a choice's phrase wins over a command in the same words
             kept = {target for phrase, target in kind(found)
                     if not any(phrase != longer and phrase in longer for longer, _ in kind(found))}

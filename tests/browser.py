@@ -38,3 +38,23 @@ def chromium(profile: Path, width: int = 1366, height: int = 900) -> Any:
     for flag in [*FLAGS, f"--user-data-dir={profile}", f"--window-size={width},{height}"]:
         options.add_argument(flag)
     return webdriver.Chrome(options=options, service=Service(executable_path=str(driver)))
+
+
+def shown(browser: Any, element_id: str, seconds: float = 30.0) -> Any:
+    """The element once the page that has it is there: a form's answer arrives after the click
+    returns, later on a loaded machine (a wait for a page, not a measure of its speed)."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, seconds).until(lambda b: b.find_elements("id", element_id) and
+                                                 b.find_element("id", element_id))
+
+
+def arrived(browser: Any, url: str, seconds: float = 30.0) -> bool:
+    """Whether the browser gets to `url` (after a form's redirect), waiting for the page."""
+    from selenium.common.exceptions import TimeoutException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    try:
+        return bool(WebDriverWait(browser, seconds).until(lambda b: b.current_url == url))
+    except TimeoutException:
+        return False

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser import chromium
+from browser import arrived, chromium, shown
 from click.testing import CliRunner
 from flask import Flask
 from flask.testing import FlaskClient
@@ -211,10 +211,10 @@ def test_in_chromium_signed_out_then_in_each_view_against_the_database(server: s
     assert "/dashboard/signin" in browser.current_url  # refused while signed out
     browser.find_element("id", "password").send_keys("wrong")
     browser.find_element("id", "signin").click()
-    assert "パスワードが違います" in browser.find_element("id", "error").text
+    assert "パスワードが違います" in shown(browser, "error").text
     browser.find_element("id", "password").send_keys(PASSWORD)
     browser.find_element("id", "signin").click()
-    assert browser.current_url == f"{server}/dashboard/menu?{SURGE}"  # back where it was asked for
+    assert arrived(browser, f"{server}/dashboard/menu?{SURGE}"), browser.current_url  # back where it was asked for
 
     with Database(seeded).engine.connect() as conn:
         calls = conn.execute(select(func.count()).select_from(CallRecord)).scalar_one()
