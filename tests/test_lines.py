@@ -241,8 +241,9 @@ def test_the_city_desks_are_closed_at_night_and_say_their_hours(menus: Path) -> 
     ichinoseki = post(app, action(main), Digits="2")
     closed = post(app, action(ichinoseki), Digits="1")
     assert closed.find("Dial") is None
-    assert says(closed)[-1].startswith("The city hall's desks are closed now. They are open on weekdays, "
+    assert says(closed)[-2].startswith("The city hall's desks are closed now. They are open on weekdays, "
                                        "except national holidays, from 8:30 a.m. to 5:15 p.m., Japan time.")
+    assert says(closed)[-1] == "Press or say the number."  # a menu node ends with press_or_say
 
 
 # -- ivr lines ---------------------------------------------------------------------------------
@@ -263,7 +264,7 @@ def test_ivr_lines_reports_the_mapping_and_its_menus_with_file_line(menus: Path)
     (menus / "lines.yaml").write_text(MAPPING, encoding="utf-8")
     result = CliRunner().invoke(cli, ["lines", str(menus / "lines.yaml")])
     assert result.exit_code == 1
-    assert f"{menus / 'city.yaml'}:185: error: node language next leads to node 'mian'" in result.output
+    assert f"{menus / 'city.yaml'}:240: error: node language next leads to node 'mian'" in result.output
     assert result.output.splitlines()[-1] == f"{menus / 'lines.yaml'}: 1 error(s)"
 
 

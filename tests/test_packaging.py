@@ -106,4 +106,4 @@ def test_test_plays_the_installed_city_scenarios_against_the_installed_city_menu
     out = ivr(installed, elsewhere, "test", "--menu", str(city))
     files = [Path(line) for line in out.splitlines() if line.endswith(".yaml")]
     assert files and all(f.parent == installed / "ivr" / "data" / "scenarios" / "city" for f in files)
-    assert re.search(r"^(\d+) scenario\(s\) in 6 file\(s\): \1 passed, 0 failed", out, re.MULTILINE), out
+    assert re.search(r"^(\d+) scenario\(s\) in 7 file\(s\): \1 passed, 0 failed", out, re.MULTILINE), out
