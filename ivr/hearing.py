@@ -24,7 +24,9 @@ from functools import lru_cache
 from .menu import Language, LanguageNode, Menu, MenuNode, QuestionNode
 
 COMMANDS = ("repeat", "main_menu", "operator")
-_SPACED = r"(?<![\w*#])"
+_SPACED = r"(?<![a-z0-9*#])"
+"""A Latin phrase starts and ends at a word's edge: not inside a word, yet found beside Chinese or
+Japanese written without a space (我想问mynapoint)."""
 _KATAKANA = re.compile("[\u30a1-\u30f6]")
 _LATIN_MARKS = re.compile(r"(?<=[a-z])[\u0300-\u036f]+")
 
@@ -49,7 +51,7 @@ def _pattern(word: str) -> re.Pattern[str] | None:
     if not word:
         return None
     if word.isascii():
-        return re.compile(rf"{_SPACED}{re.escape(word)}(?![\w*#])")
+        return re.compile(rf"{_SPACED}{re.escape(word)}(?![a-z0-9*#])")
     return re.compile(re.escape(_compact(word)))
 
 
@@ -86,12 +88,16 @@ def yes_or_no(heard: str, lang: Language) -> bool | None:
     return said_yes
 
 
-def _choices(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [item for item in found if item[1] not in COMMANDS]
+Said = tuple[str, re.Pattern[str], str]
+"""A phrase folded, the pattern it is found by, and the key or command it chooses."""
 
 
-def _commands(found: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    return [item for item in found if item[1] in COMMANDS]
+def _choices(found: list[Said]) -> list[Said]:
+    return [item for item in found if item[2] not in COMMANDS]
+
+
+def _commands(found: list[Said]) -> list[Said]:
+    return [item for item in found if item[2] in COMMANDS]
 
 
 @dataclass(frozen=True)
@@ -99,8 +105,8 @@ class Book:
     """What can be said at one node in one language: its phrases (with the key or command each
     chooses), its keys' names, and the words heard as hints."""
 
-    phrases: tuple[tuple[str, re.Pattern[str], str], ...]
-    """(folded phrase, pattern, key or command), longest phrase first."""
+    phrases: tuple[Said, ...]
+    """Longest phrase first."""
     keys: dict[str, str]
     """A key's name, folded and compacted, -> the key."""
     fillers: tuple[re.Pattern[str], ...]
@@ -125,10 +131,11 @@ class Hearing:
             if said in book.keys:
                 return book.keys[said]
         compact = _compact(text)
-        found = [(phrase, target) for phrase, pattern, target in book.phrases if _find(pattern, text, compact)]
+        found = [item for item in book.phrases if _find(item[1], text, compact)]
         for kind in (_choices, _commands):  # a choice's phrase wins over a command in the same words
-            kept = {target for phrase, target in kind(found)
-                    if not any(phrase != longer and phrase in longer for longer, _ in kind(found))}
+            kept = {target for phrase, pattern, target in kind(found)
+                    if not any(len(_compact(longer)) > len(_compact(phrase)) and _find(pattern, longer)
+                               for longer, _, _ in kind(found))}
             if kept:
                 return kept.pop() if len(kept) == 1 else None
         return None
@@ -143,7 +150,8 @@ class Hearing:
         if isinstance(node, (MenuNode, LanguageNode)):
             codes = list(menu.languages) if isinstance(node, LanguageNode) else [lang]
             said += [(p, key) for key, by_lang in node.phrases.items() for code in codes for p in by_lang.get(code, ())]
-        commands = COMMANDS if getattr(node, "global_keys", False) else ("repeat",)
+        keys = menu.keys  # a command is heard where its key works; repeat needs no key to work
+        commands = [c for c in COMMANDS if c == "repeat" or (getattr(node, "global_keys", False) and getattr(keys, c))]
         said += [(p, command) for command in commands for p in getattr(menu.speech.commands, command).get(lang, ())]
         if isinstance(node, QuestionNode):
             hints = [*language.yes, *language.no]
@@ -152,7 +160,7 @@ class Hearing:
         hints += [p for p, _ in said]
         phrases = sorted({(normalise(p), pattern, target) for p, target in said if (pattern := _pattern(p))},
                          key=lambda item: (-len(item[0]), item[0]))
-        keys = {k: k for k in "0123456789*#"}
-        keys |= {_compact(normalise(word)): key for key, words in language.key_names.items() for word in words}
+        names = {k: k for k in "0123456789*#"}
+        names |= {_compact(normalise(word)): key for key, words in language.key_names.items() for word in words}
         fillers = tuple(p for w in sorted(language.fillers, key=len, reverse=True) if (p := _pattern(w)))
-        return Book(tuple(phrases), keys, fillers, tuple(dict.fromkeys(hints))[:500])
+        return Book(tuple(phrases), names, fillers, tuple(dict.fromkeys(hints))[:500])

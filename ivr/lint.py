@@ -198,6 +198,10 @@ class _Checker:
         for command in COMMANDS:
             by_lang = getattr(commands, command)
             self._phrase_languages(("speech", "commands", command), by_lang, f"command {command}")
+            if by_lang and command != "repeat" and getattr(self.menu.keys, command) is None:
+                self.error(("speech", "commands", command), f"the {command} command has phrases, but keys: "
+                           f"{command} is null, so it works nowhere and they are never heard; give it a key or "
+                           "remove them", "warning")
         said_as_command: dict[tuple[str, str], str] = {}
         for command in COMMANDS:
             for code, phrases in getattr(commands, command).items():

@@ -29,7 +29,8 @@ def test_words_are_folded_as_the_recogniser_may_write_them() -> None:
     ("en", "two", "2"), ("en", "Press two, please", "2"), ("en", "number 2", "2"), ("en", "nine", "9"),
     ("ja", "に", "2"), ("ja", "2番", "2"), ("ja", "２番をお願いします", "2"), ("ja", "二号", "2"), ("ja", "ごばん", "5"),
     ("zh", "二", "2"), ("zh", "按五", "5"), ("zh", "星号", "*"),
-    ("ko", "이번", "2"), ("ko", "오번이요", "5"),
+    ("ko", "이번", "2"), ("ko", "오번이요", "5"), ("ko", "이요", "2"), ("ko", "두 번째요", "2"), ("ko", "세번째", "3"),
+    ("ja", "2番を押して", "2"), ("ja", "にをおします", "2"), ("zh", "第三个", "3"),
     ("es", "dos", "2"), ("es", "la opción cinco", "5"),
     ("pt", "dois", "2"), ("pt", "número cinco", "5"),
 ])
@@ -53,6 +54,24 @@ def test_a_phrase_inside_a_longer_one_of_another_choice_gives_way(hearing: Heari
     assert hearing.understand("main", "en", "my notification card") == "1"
     assert hearing.understand("main", "en", "I lost my notification card") is None
     assert hearing.understand("main", "en", "certificate or mynaportal") is None
+
+
+def test_latin_words_are_found_beside_chinese_and_korean_without_spaces(hearing: Hearing) -> None:
+    assert hearing.understand("main", "zh", "我想问mynapoint") == "5"
+    assert hearing.understand("main", "zh", "mynaportal的问题") == "4"
+    assert hearing.understand("main", "en", "mynapointless") is None  # but never inside a Latin word
+
+
+def test_the_longer_phrase_wins_however_it_is_spaced(hearing: Hearing) -> None:
+    """Korean spacing varies: 마이넘버 제도 (3) holds 제도 (3) and the free dial's 마이나 포인트 (5) is
+    one phrase with or without its space; a phrase inside a longer one gives way even when the
+    two are spaced differently."""
+    assert hearing.understand("main", "ko", "마이나포인트") == "5"
+    assert hearing.understand("main", "ko", "마이나 포인트요") == "5"
+    book = hearing.book("main", "ko")
+    pattern = next(p for phrase, p, _ in book.phrases if phrase == "포인트")
+    assert any(phrase == "마이나 포인트" for phrase, _, _ in book.phrases)
+    assert pattern.search("마이나포인트")  # the containment test compares without spaces, as matching does
 
 
 def test_commands_work_where_their_keys_do_and_choices_win_over_them(hearing: Hearing) -> None:

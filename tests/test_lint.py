@@ -302,3 +302,18 @@ def test_a_word_that_names_two_keys_is_an_error() -> None:
     text = SPOKEN.replace('speech: en-US, yes: ["yes"]', 'speech: en-US, key_names: {"1": [one], "2": [two, One]}, '
                           'yes: ["yes"]')
     only(text, r"'One' names both key 1 and key 2 in en; keep it under one", 3)
+
+
+def test_phrases_of_a_command_without_a_key_are_a_warning_and_never_heard() -> None:
+    from ivr.engine import Engine, Speak
+    from support import WEEKDAY_MORNING
+
+    text = SPOKEN.replace("    repeat: {en: [repeat, again]}\n", "    repeat: {en: [repeat, again]}\n"
+                          "    operator: {en: [operator]}\n").replace("nodes:\n", "keys: {operator: null}\nnodes:\n", 1)
+    only(text, r"the operator command has phrases, but keys: operator is null", line_of(text, "    operator: {en"),
+         "warning")
+    menu, _ = check_text(text, "menu.yaml")
+    assert menu is not None
+    engine = Engine(menu)
+    call, _ = engine.start(WEEKDAY_MORNING)
+    assert engine.step(call, Speak("operator"), WEEKDAY_MORNING).meant == "unclear"  # not a crash: not a command here
