@@ -14,8 +14,10 @@ so a state keeps only the answers that can still be heard (`_live_answers`); mom
 whose hours and eligibility rules behave alike are explored once. Speech: the first
 time a call waits at a node in a language, every phrase, key name and command heard
 there is said and must do what its key does (`hear`). An input is played through the engine
-once where nothing can change it: at a later moment whose hours and rules are the same where
-the step depended on them (`_depends`), or, for a choice, at the place's later retries.
+once where nothing that differs can change it, and recalled elsewhere (`_recall`): at a later
+moment whose hours and rules are the same where the step depended on them (`_depends`), with
+other answers where it entered no eligibility node (the one reader of answers), and, for a
+choice, at the place's later retries (entering a node resets them).
 
 Timing. An utterance lasts its spoken length at a per-script rate (below), a silence
 the node's timeout, an unanswered transfer `ring_timeout`; keys and speech cost
@@ -122,6 +124,11 @@ class Edge(NamedTuple):
 
 Played = tuple[Edge, Call, Action]
 """An input's edge, the call after it, and what the call does next."""
+Facts = tuple[tuple[str, object], ...]
+"""The facts of time a step depended on, with their values (`_facts`)."""
+Alike = tuple[float, str, Call, Action, dict[str, bool]]
+"""A step the answers cannot change: its seconds, how the call ended ("" if not), the call after
+it, what it does next, and the answers it gave."""
 
 
 @dataclass(frozen=True)
@@ -313,17 +320,24 @@ class _Explorer:
         self.spoken: dict[str, int] = {}
         """Per language, the phrases tried (`hear`)."""
         self._heard_at: set[tuple[str, str]] = set()
-        self._known: dict[tuple[State, str], list[tuple[tuple[tuple[str, object], ...], Played, bool]]] = {}
-        """Steps played at earlier moments, each with the facts of time it depended on (`_depends`) and
-        whether it entered a node: entering resets the retries, so such a step is the same from the
-        state's later retries (`ivr.engine`: a choice does not depend on the failed tries before it)."""
-        self._known_states: dict[State, list[tuple[tuple[tuple[str, object], ...], list[Played]]]] = {}
+        self._known: dict[tuple[State, str], list[tuple[Facts, Played]]] = {}
+        """Steps played or recalled, by state and input, each with the facts of time it depended on
+        (`_depends`)."""
+        self._alike: dict[tuple[str, str, int, str], list[tuple[Facts, Alike, bool]]] = {}
+        """The steps that read no answers (they entered no eligibility node), by place, retries and
+        input: the same whatever the answers; with the facts of time each depended on, and whether
+        it entered a node (`_recall`)."""
+        self._live_of: dict[tuple[str, tuple[tuple[str, bool], ...]], frozenset[tuple[str, bool]]] = {}
+        self._known_states: dict[State, list[tuple[Facts, list[Played]]]] = {}
         """Every input at a state, with the facts of time any of them depended on."""
         self.file = self.menu.source.file if self.menu.source else "<menu>"
 
     def state(self, call: Call) -> State:
-        live = self.live[call.node]
-        answers = frozenset((k, v) for k, v in call.answers.items() if k in live)
+        key = (call.node, tuple(call.answers.items()))
+        answers = self._live_of.get(key)
+        if answers is None:  # few nodes and answers, many calls: each set made once
+            live = self.live[call.node]
+            answers = self._live_of[key] = frozenset((k, v) for k, v in call.answers.items() if k in live)
         return State(call.node, call.lang, call.retries, answers)
 
     def inputs(self, call: Call, action: Listen | Transfer) -> list[tuple[str, Input]]:
@@ -408,9 +422,8 @@ class _Explorer:
         return graph
 
     def _expand(self, graph: _Graph, call: Call, action: Listen | Transfer, here: State) -> list[Played]:
-        """Every input at `here`, played through the engine or known: played at an earlier moment
-        whose facts of time are the same where the step depended on them, or, for a choice, at this
-        place before its first retry (whole states at once where they can be)."""
+        """Every input at `here`, played through the engine or recalled (`_recall`); a whole state
+        at once where an earlier moment expanded it and the facts of time are the same."""
         for facts, whole in self._known_states.get(here, ()):
             if all(graph.facts[name] == value for name, value in facts):
                 graph.steps += len(whole)
@@ -422,14 +435,9 @@ class _Explorer:
         failed = False
         inputs = self.inputs(call, action)
         graph.steps += len(inputs)
-        fresh = here._replace(retries=0)
         for token, event in inputs:
-            known = next(((facts, played) for facts, played, _ in self._known.get((here, token), ())
-                          if all(graph.facts[name] == value for name, value in facts)), None)
-            if known is None and here.retries:  # a choice does what it did before the first retry
-                known = next(((facts, played) for facts, played, entered in self._known.get((fresh, token), ())
-                              if entered and all(graph.facts[name] == value for name, value in facts)), None)
-            if known is None:  # not played yet, or at a moment whose hours or rules differ where it matters
+            known = self._recall(graph, call, here, token)
+            if known is None:
                 known = self._play(graph, call, here, token, event, cost.get(token, 0.0))
                 if known is None:
                     failed = True
@@ -440,11 +448,30 @@ class _Explorer:
             self._known_states.setdefault(here, []).append((tuple(depended), plays))
         return plays
 
+    def _recall(self, graph: _Graph, call: Call, here: State, token: str) -> tuple[Facts, Played] | None:
+        """`token` at `here` as played before, where nothing that differs could change it: the facts
+        of time it depended on are the same; the answers are read only by an eligibility node, so a
+        step that entered none is the same with any answers (they are carried on as they are); and
+        entering a node resets the retries, so a choice does what it did before the first retry."""
+        for facts, played in self._known.get((here, token), ()):
+            if all(graph.facts[name] == value for name, value in facts):
+                return facts, played
+        for retries in (here.retries, 0) if here.retries else (0,):
+            for facts, (seconds, end, done, then, answered), entered in \
+                    self._alike.get((here.node, here.lang, retries, token), ()):
+                if (retries == here.retries or entered) and all(graph.facts[n] == v for n, v in facts):
+                    after = done.copy()
+                    after.answers = {**call.answers, **answered}
+                    played = (Edge(token, None if end else self.state(after), seconds, end), after, then)
+                    self._known.setdefault((here, token), []).append((facts, played))  # the next moment's
+                    return facts, played
+        return None
+
     def _play(self, graph: _Graph, call: Call, here: State, token: str, event: Input,
-              cost: float) -> tuple[tuple[tuple[str, object], ...], Played] | None:
+              cost: float) -> tuple[Facts, Played] | None:
         """One input through the engine, as an edge of the graph, with the call after it and what
-        it does next; None when the engine fails (reported). Kept for later moments with the facts
-        of time it depended on (`_known`)."""
+        it does next; None when the engine fails (reported). Kept for `_recall`, with the facts of
+        time it depended on."""
         after = call.copy()
         graph.played += 1
         try:
@@ -456,14 +483,15 @@ class _Explorer:
             return None
         self.inspect(step, graph, here, token, call)
         seconds = cost + _step_seconds(step)
-        if isinstance(step.action, End):
-            end = f"answered at {here.node}" if token == ANSWERED else f"hang-up at {step.node}"
-            edge = Edge(token, None, seconds, end)
-        else:
-            edge = Edge(token, self.state(after), seconds)
-        played = (edge, after, step.action)
+        end = "" if not isinstance(step.action, End) else \
+            f"answered at {here.node}" if token == ANSWERED else f"hang-up at {step.node}"
+        played = (Edge(token, None if end else self.state(after), seconds, end), after, step.action)
         facts = tuple((name, graph.facts[name]) for name in self._depends(here, step))
-        self._known.setdefault((here, token), []).append((facts, played, bool(step.entered)))
+        self._known.setdefault((here, token), []).append((facts, played))
+        if not any(isinstance(self.menu.nodes[name], EligibilityNode) for name in step.entered):
+            answered = {k: v for k, v in after.answers.items() if call.answers.get(k, not v) != v}
+            self._alike.setdefault((here.node, here.lang, here.retries, token), []).append(
+                (facts, (seconds, end, after, step.action, answered), bool(step.entered)))
         return facts, played
 
     def _depends(self, here: State, step: Step) -> set[str]:
