@@ -8,20 +8,16 @@ Run with -s to see the report: `python3 -m pytest tests/test_recognition.py -s`.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 
-import numpy as np
-import soxr
-from pocketsphinx import Decoder, get_model_path
+import recogniser
 
 from ivr.audio import synthesise, synthesisers
 from ivr.hearing import COMMANDS, Hearing
 from ivr.menu import LanguageNode, Menu, MenuNode
 
-MODELS = {"en": "en-us"}
+MODELS = {"en"}
 """Languages pocketsphinx has an acoustic model and dictionary for (in its package)."""
-PRONUNCIATIONS = {"mynapoint": "M AY N AH P OY N T", "mynaportal": "M AY N AH P AO R T AH L", "myna": "M AY N AH"}
 
 
 @dataclass(frozen=True)
@@ -46,30 +42,17 @@ def phrases(menu: Menu, lang: str) -> list[Phrase]:
 
 def recognised(menu: Menu, lang: str) -> tuple[int, list[str]]:
     """How many of `lang`'s phrases come back as their own choice, and what the others were heard as."""
-    model = os.path.join(get_model_path(), MODELS[lang])
-    decoder = Decoder(hmm=os.path.join(model, MODELS[lang]), dict=os.path.join(model, "cmudict-en-us.dict"),
-                      loglevel="FATAL", samprate=16000)
-    for word, phones in PRONUNCIATIONS.items():
-        if decoder.lookup_word(word) is None:
-            decoder.add_word(word, phones, True)
+    assert lang in MODELS
+    decoder = recogniser.english()
     hearing, voice = Hearing(menu), menu.languages[lang].synth_voice or ""
     items = phrases(menu, lang)
     with synthesisers() as pool:
         audio = list(pool.map(synthesise, [p.text for p in items], [voice] * len(items)))
     right, wrong = 0, []
     for item, (samples, rate) in zip(items, audio, strict=True):
-        # The node's grammar: what the recogniser may hear there (its phrases and commands, folded).
-        said = {phrase for phrase, _, _ in hearing.book(item.node, lang).phrases
-                if all(decoder.lookup_word(word) is not None for word in phrase.split())}
-        decoder.add_jsgf_string(item.node, "#JSGF V1.0;\ngrammar g;\npublic <p> = "
-                                + " | ".join(f"( {s} )" for s in sorted(said)) + ";\n")
-        decoder.activate_search(item.node)
-        pad = np.zeros(4000, dtype=np.int16)
-        pcm = np.concatenate([pad, (soxr.resample(samples, rate, 16000) * 32767).astype(np.int16), pad])
-        decoder.start_utt()
-        decoder.process_raw(pcm.tobytes(), full_utt=True)
-        decoder.end_utt()
-        heard = decoder.hyp().hypstr if decoder.hyp() else ""
+        # The node's grammar: what may be heard there (its phrases and commands, folded).
+        recogniser.grammar(decoder, item.node, [phrase for phrase, _, _ in hearing.book(item.node, lang).phrases])
+        heard = recogniser.recognise(decoder, samples, rate)
         if hearing.understand(item.node, lang, heard) == item.target:
             right += 1
         else:
