@@ -65,7 +65,7 @@ def render(step: Step, menu: Menu, action: str, dial_action: str, audio: Audio |
             num_digits=1,
             finish_on_key="",  # "#" is a key like any other, not "submit"
             language=menu.languages[action_.lang].speech,
-            hints=", ".join(action_.hints),
+            hints=", ".join(action_.hints) or None,  # none written: no attribute
             speech_timeout=SPEECH_TIMEOUT,
         )
         _say(gather, step.say, menu, audio, media)
