@@ -353,8 +353,8 @@ class _Explorer:
 
     def hear(self, call: Call, at: dt.datetime, graph: _Graph, here: State) -> None:
         """Say every phrase, key name and command of this node, once per node and language, and
-        check each does what its key does (a phrase another one shadows, or one that is also a
-        command, is heard as unclear: lint catches the plain cases, this the rest)."""
+        check each does what its key does (a phrase that is also another key's name, or one that
+        holds another choice's phrase, is heard otherwise: lint catches the plain cases, this the rest)."""
         if (call.node, call.lang) in self._heard_at:
             return
         self._heard_at.add((call.node, call.lang))
@@ -382,8 +382,8 @@ class _Explorer:
             if results[0] is None or results[1] is None or results[0] == results[1]:
                 continue
             step = results[0][0]
-            what = ("is heard as unclear: another phrase or a command of this node is in it, or it is in them"
-                    if step.say and step.say[0].prompt == "not_understood" else f"leads to {step.node}")
+            what = ("is heard as unclear: another choice's phrase is in it" if step.say and
+                    step.say[0].prompt == "not_understood" else f"leads to {step.node}")
             node = self.menu.nodes[call.node]
             path = ("nodes", call.node, "phrases", key, call.lang) if key in getattr(node, "phrases", {}) else \
                 ("nodes", call.node)

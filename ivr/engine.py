@@ -23,7 +23,7 @@ from transitions import Machine
 
 from . import eligibility
 from .edges import edges, trigger_for_key
-from .hearing import COMMANDS, Hearing, yes_or_no
+from .hearing import COMMANDS, Hearing, leading_answer, yes_or_no
 from .hours import is_open
 from .menu import (
     LISTENING,
@@ -286,11 +286,16 @@ class Engine:
         return self._fire(call, command, now, [], command)
 
     def _speak(self, call: Call, node: _Listening, speech: Speak, now: dt.datetime) -> Step:
-        """Words choose what their key would, or a command; at a question, a yes or a no too.
-        Unsure recognition, or words that fit no choice or more than one, are asked again."""
+        """Words choose what their key would, or a command; at a question, a yes or a no too (one
+        said first wins over a command after it). Unsure recognition, or words that fit no choice
+        or more than one, are asked again."""
         floor = self.menu.speech.confidence
         if speech.confidence is not None and speech.confidence < floor:
             return self._retry(call, node, "not_understood", now)
+        if isinstance(node, QuestionNode):  # "no, someone applied for me" is a no, not the operator
+            first = leading_answer(speech.text, self.menu.languages[call.lang])
+            if first is not None:
+                return self._answer(call, node, first, now)
         chosen = self.hearing.understand(call.node, call.lang, speech.text)
         if chosen in COMMANDS:
             step = self._command(call, node, chosen, now)

@@ -27,6 +27,9 @@ COMMANDS = ("repeat", "main_menu", "operator")
 _SPACED = r"(?<![a-z0-9*#])"
 """A Latin phrase starts and ends at a word's edge: not inside a word, yet found beside Chinese or
 Japanese written without a space (我想问mynapoint)."""
+_WORD_START = r"(?<![\uac00-\ud7a3])"
+"""A Korean word of one or two syllables starts a word (Korean is written with spaces): 네 is a
+yes, but not inside 없네요 ("there is none")."""
 _KATAKANA = re.compile("[\u30a1-\u30f6]")
 _LATIN_MARKS = re.compile(r"(?<=[a-z])[\u0300-\u036f]+")
 
@@ -44,19 +47,30 @@ def _compact(text: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def _pattern(word: str) -> re.Pattern[str] | None:
+def _pattern(word: str, anywhere: bool = False) -> re.Pattern[str] | None:
     """A phrase as it is looked for: whole words where the language spaces them, else anywhere
-    in the text with its spaces taken out (Japanese, Chinese; Korean spacing varies)."""
+    in the text with its spaces taken out (Japanese, Chinese; Korean spacing varies), but a short
+    Korean word at a word's start. `anywhere`: a filler, which may stick to any word (이번: 이 + 번)."""
     word = normalise(word)
     if not word:
         return None
     if word.isascii():
         return re.compile(rf"{_SPACED}{re.escape(word)}(?![a-z0-9*#])")
+    if not anywhere and len(word) <= 2 and all("\uac00" <= ch <= "\ud7a3" for ch in word):
+        return re.compile(_WORD_START + re.escape(word))
     return re.compile(re.escape(_compact(word)))
 
 
+def _without(text: str, fillers: tuple[re.Pattern[str], ...]) -> str:
+    """`text` (folded) with the fillers taken out, compacted: "press two" -> two, 2番を -> 2."""
+    for filler in fillers:
+        text = filler.sub(" ", text) if _spaced(filler) else filler.sub("", _compact(text))
+    return _compact(text)
+
+
 def _spaced(pattern: re.Pattern[str]) -> bool:
-    return pattern.pattern.startswith(_SPACED)
+    """Whether the pattern is looked for in the text as spaced (else with its spaces taken out)."""
+    return pattern.pattern.startswith((_SPACED, _WORD_START))
 
 
 def _find(pattern: re.Pattern[str], text: str, compact: str | None = None) -> bool:
@@ -92,6 +106,20 @@ Said = tuple[str, re.Pattern[str], str]
 """A phrase folded, the pattern it is found by, and the key or command it chooses."""
 
 
+def leading_answer(heard: str, lang: Language) -> bool | None:
+    """A yes or a no said first ("no, someone applied for me", はい、もう一度申請しました): it answers
+    the question whatever follows, commands included; None when the words start otherwise."""
+    text = normalise(heard)
+    if any(_find(p, text) for w in lang.unsure if (p := _pattern(w))):
+        return None
+    for words, answer in ((lang.no, False), (lang.yes, True)):  # no first: 不是 starts like 是 would not
+        for word in sorted(words, key=len, reverse=True):
+            pattern = _pattern(word)
+            if pattern is not None and pattern.match(text if _spaced(pattern) else _compact(text)):
+                return answer
+    return None
+
+
 def _choices(found: list[Said]) -> list[Said]:
     return [item for item in found if item[2] not in COMMANDS]
 
@@ -111,6 +139,8 @@ class Book:
     """A key's name, folded and compacted, -> the key."""
     fillers: tuple[re.Pattern[str], ...]
     hints: tuple[str, ...]
+    priority: str | None = None
+    """The choice that wins when its phrases are heard with another's (`MenuNode.priority`)."""
 
 
 class Hearing:
@@ -124,10 +154,7 @@ class Hearing:
         """The key ("2") or command ("operator") the words choose at `node`; None when unclear."""
         book = self.book(node, lang)
         text = normalise(heard)
-        bare = text
-        for filler in book.fillers:
-            bare = filler.sub(" ", bare) if _spaced(filler) else filler.sub("", _compact(bare))
-        for said in (_compact(text), _compact(bare)):  # 星号 is a key's name, though 号 is a filler
+        for said in (_compact(text), _without(text, book.fillers)):  # 星号 names a key, though 号 is a filler
             if said in book.keys:
                 return book.keys[said]
         compact = _compact(text)
@@ -136,6 +163,8 @@ class Hearing:
             kept = {target for phrase, pattern, target in kind(found)
                     if not any(len(_compact(longer)) > len(_compact(phrase)) and _find(pattern, longer)
                                for longer, _, _ in kind(found))}
+            if book.priority in kept:  # "I lost my notification card" is a lost card
+                return book.priority
             if kept:
                 return kept.pop() if len(kept) == 1 else None
         return None
@@ -147,8 +176,8 @@ class Hearing:
         menu, node = self.menu, self.menu.nodes[name]
         language = menu.languages[lang]
         said: list[tuple[str, str]] = []  # (phrase as written, key or command)
+        codes = list(menu.languages) if isinstance(node, LanguageNode) else [lang]
         if isinstance(node, (MenuNode, LanguageNode)):
-            codes = list(menu.languages) if isinstance(node, LanguageNode) else [lang]
             said += [(p, key) for key, by_lang in node.phrases.items() for code in codes for p in by_lang.get(code, ())]
         keys = menu.keys  # a command is heard where its key works; repeat needs no key to work
         commands = [c for c in COMMANDS if c == "repeat" or (getattr(node, "global_keys", False) and getattr(keys, c))]
@@ -160,7 +189,18 @@ class Hearing:
         hints += [p for p, _ in said]
         phrases = sorted({(normalise(p), pattern, target) for p, target in said if (pattern := _pattern(p))},
                          key=lambda item: (-len(item[0]), item[0]))
-        names = {k: k for k in "0123456789*#"}
-        names |= {_compact(normalise(word)): key for key, words in language.key_names.items() for word in words}
-        fillers = tuple(p for w in sorted(language.fillers, key=len, reverse=True) if (p := _pattern(w)))
-        return Book(tuple(phrases), names, fillers, tuple(dict.fromkeys(hints))[:500])
+        # Keys' names and fillers: the caller's language's, or at a language choice every language's
+        # (a name two languages give two keys is left out there).
+        languages = [menu.languages[c] for c in codes] if isinstance(node, LanguageNode) else [language]
+        fillers = tuple(p for w in sorted({f for lg in languages for f in lg.fillers}, key=len, reverse=True)
+                        if (p := _pattern(w, anywhere=True)))
+        named: dict[str, set[str]] = {}
+        for lg in languages:
+            for key, words in lg.key_names.items():
+                for word in words:  # as said, and without its fillers (按星号键 is 星号键 less 按, 号)
+                    for form in (_compact(normalise(word)), _without(normalise(word), fillers)):
+                        named.setdefault(form, set()).add(key)
+        names = {form: next(iter(keys)) for form, keys in named.items() if len(keys) == 1 and form}
+        names |= {k: k for k in "0123456789*#"}
+        priority = node.priority if isinstance(node, MenuNode) else None
+        return Book(tuple(phrases), names, fillers, tuple(dict.fromkeys(hints))[:500], priority)

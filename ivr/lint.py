@@ -224,10 +224,13 @@ class _Checker:
         for name, node in choosers.items():
             if not node.phrases:
                 if spoken:
-                        self.error(("nodes", name, "choices"), f"node {name} has no phrases: callers can only press "
+                    self.error(("nodes", name, "choices"), f"node {name} has no phrases: callers can only press "
                                "keys here; add phrases: with what a caller would say for each choice, in each "
                                "language", "warning")
                 continue
+            if isinstance(node, MenuNode) and node.priority is not None and node.priority not in node.phrases:
+                self.error(("nodes", name, "priority"), f"priority {node.priority} of node {name} is not a choice "
+                           f"with phrases (have {', '.join(node.phrases) or 'none'})")
             pooled = isinstance(node, LanguageNode)  # the caller's language is not known yet: all are heard
             seen: dict[tuple[str, str], str] = {}
             for key, by_lang in node.phrases.items():

@@ -70,6 +70,8 @@ def _phrase(value: object) -> str:
                          "a comma-separated list)")
     if len(value) > 100:
         raise ValueError(f"{value[:20]!r}... is longer than Twilio takes as a hint (100 characters)")
+    if not any(ch.isalnum() for ch in value):
+        raise ValueError(f"{value!r} has no letters or digits, so no caller's words can match it; write words")
     return value.strip()
 
 
@@ -346,6 +348,9 @@ class MenuNode(_Listening):
     choices: dict[Key, NodeId] = Field(min_length=1)
     phrases: dict[Key, Phrases] = Field(default_factory=dict)
     """Per choice, per language, what a caller may say for it ("lost", なくした)."""
+    priority: Key | None = None
+    """The choice whose phrases win when another's are heard too: the lost card, so that "I lost
+    my notification card" reaches the lost-card desk instead of being asked again."""
 
 
 class LanguageNode(_Listening):

@@ -343,13 +343,13 @@ def _inputs(values: Mapping[str, str]) -> list[Input]:
 
 
 def _confidence(value: str | None) -> float | None:
-    """Twilio's Confidence (0-1); None when missing or not a number in that range (then the words
-    are taken as heard: they still have to match a phrase)."""
+    """Twilio's Confidence (0-1); None when missing, 0 (some speech models send 0.0 for "not
+    measured") or not a number in range: then the words are taken as heard, and must still match."""
     try:
         number = float(value) if value else None
     except ValueError:
         return None
-    return number if number is not None and 0.0 <= number <= 1.0 else None
+    return number if number is not None and 0.0 < number <= 1.0 else None
 
 
 _VIA: dict[type, str] = {Press: "key", Speak: "speech", Silence: "silence"}

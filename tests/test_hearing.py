@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from support import WEEKDAY_MORNING
 
-from ivr.engine import Engine, Listen, Speak
+from ivr.engine import Call, Engine, Listen, Speak
 from ivr.hearing import Hearing, normalise
 from ivr.menu import Menu
 
@@ -50,10 +50,52 @@ def test_a_lost_or_stolen_card_is_option_2_in_every_language(hearing: Hearing, l
 
 def test_a_phrase_inside_a_longer_one_of_another_choice_gives_way(hearing: Hearing) -> None:
     """"card" alone is no phrase of option 1, but "notification card" is: "my notification card" is 1,
-    "I lost my card" is 2, and the two together are two choices: asked again."""
+    "I lost my card" is 2; two choices' phrases together are asked again."""
     assert hearing.understand("main", "en", "my notification card") == "1"
-    assert hearing.understand("main", "en", "I lost my notification card") is None
+    assert hearing.understand("main", "en", "I lost my card") == "2"
     assert hearing.understand("main", "en", "certificate or mynaportal") is None
+    assert hearing.understand("main", "ja", "証明書とマイナポータル") is None
+
+
+@pytest.mark.parametrize(("lang", "heard"), [
+    ("en", "I lost my notification card"), ("en", "I lost my card so I need to renew"),
+    ("ja", "通知カードをなくしました"), ("ja", "カードを紛失して電子証明書を止めたい"), ("zh", "通知卡丢了"),
+    ("ko", "통지 카드를 잃어버렸어요"), ("es", "perdí la tarjeta de notificación"), ("pt", "perdi o cartão de notificação"),
+    ("en", "someone stole my card"), ("pt", "alguém roubou meu cartão"), ("es", "se me perdió la tarjeta"),
+])
+def test_the_lost_card_wins_over_any_other_choice_said_with_it(hearing: Hearing, lang: str, heard: str) -> None:
+    """The main menu's priority: a lost card is never asked again because another choice's word
+    (a certificate, a notification card) or a command's ("someone") came with it."""
+    assert hearing.understand("main", lang, heard) == "2"
+    assert hearing.understand("after_hours", lang, heard) == "2"  # the same words after hours
+
+
+def test_a_yes_or_no_said_first_answers_the_question_whatever_follows(menu: Menu) -> None:
+    engine = Engine(menu)
+    for lang, heard, expected in (("en", "no, someone applied for me", "no"), ("en", "yes, I applied for one again", "yes"),
+                                  ("pt", "sim, pedi de novo", "yes"), ("es", "sí, la pedí otra vez", "yes"),
+                                  ("ja", "はい、もう一度申請しました", "yes"), ("ko", "없네요", "no")):
+        call = Call("q_card", lang, engine.revision)
+        assert engine.step(call, Speak(heard), WEEKDAY_MORNING).meant == expected, heard
+    call = Call("q_card", "ja", engine.revision)  # つないで holds ない, but nothing starts with an answer
+    assert engine.step(call, Speak("オペレーターにつないで"), WEEKDAY_MORNING).node == "operator"
+
+
+def test_a_short_korean_word_is_heard_only_where_a_word_starts(hearing: Hearing) -> None:
+    assert hearing.understand("busy", "ko", "네") == "1"
+    assert hearing.understand("busy", "ko", "아니요 괜찮네요") == "2"  # 네 inside 괜찮네요 is no yes
+
+
+def test_a_key_name_holding_a_filler_is_still_that_key(hearing: Hearing) -> None:
+    for heard in ("按星号键", "按星号", "我要按星号键"):
+        assert hearing.understand("main", "zh", heard) == "*", heard
+    assert hearing.understand("main", "zh", "请按井号") == "#"
+    assert hearing.understand("main", "en", "oh") is None  # "oh" is no zero: a sigh would reach the operator
+
+
+def test_keys_said_in_any_language_choose_at_the_language_choice(hearing: Hearing) -> None:
+    for heard, key in (("two", "2"), ("dos", "2"), ("cinco", "5"), ("スパニッシュ", "5"), ("ポルチュギーズ", "6")):
+        assert hearing.understand("language", "ja", heard) == key, heard
 
 
 def test_latin_words_are_found_beside_chinese_and_korean_without_spaces(hearing: Hearing) -> None:

@@ -317,3 +317,10 @@ def test_phrases_of_a_command_without_a_key_are_a_warning_and_never_heard() -> N
     engine = Engine(menu)
     call, _ = engine.start(WEEKDAY_MORNING)
     assert engine.step(call, Speak("operator"), WEEKDAY_MORNING).meant == "unclear"  # not a crash: not a command here
+
+
+def test_a_priority_that_is_no_choice_with_phrases_is_an_error() -> None:
+    text = SPOKEN.replace('      "2": {en: [leave, goodbye]}\n', '      "2": {en: [leave, goodbye]}\n    priority: "3"\n')
+    only(text, r"priority 3 of node main is not a choice with phrases \(have 1, 2\)", line_of(text, '    priority: "3"'))
+    assert problems(SPOKEN.replace('      "2": {en: [leave, goodbye]}\n',
+                                   '      "2": {en: [leave, goodbye]}\n    priority: "1"\n')) == []
