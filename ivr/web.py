@@ -45,6 +45,7 @@ from .recorder import Recorder
 from .signatures import Signatures, TwilioParams, signed_url
 from .state import StateCodec
 from .voice import CHECKED_URL_HEADER, REJECT, ROUTES, TIME_HEADER, Clock, Voice, Webhook, asked_time, logged
+from .warm import warm
 
 log = logging.getLogger("ivr.web")
 TEXT_XML = "text/xml; charset=utf-8"
@@ -145,6 +146,7 @@ def create_app(menu_path: str | None = None, *, clock: Clock | None = None,
                 secret)
     app.register_error_handler(404, functools.partial(_not_found, service))
     app.register_error_handler(405, _wrong_method)
+    warm(app, voice, service.signatures)
     log.info("serving menu %r version %s", menu.menu.name, menu.menu.version)
     return app
 
