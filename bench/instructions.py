@@ -7,7 +7,10 @@ instructions a request executes does not (two runs agree to ~0.3%), so this tell
 a change removes work when a timed benchmark cannot. Each target's calls (those of
 bench/webhooks.py, recorded as bench/webhooks_inprocess.py does) are replayed under
 valgrind's callgrind once and three times over; the difference over the extra requests
-is the count per request, start-up excluded. Instructions are not time (a cache miss
+is the count per request, start-up excluded. The start-up's objects are frozen out of the
+garbage collector first, as in a served worker (gunicorn.conf.py): otherwise a full collection
+over them fell inside one run's extra requests and not another's, and moved a target's count
+by a quarter from run to run. Instructions are not time (a cache miss
 counts as one), so the timed benchmarks still say what a change is worth.
 Needs valgrind (Debian: `apt install valgrind`); about a minute per target.
 """
@@ -15,6 +18,7 @@ Needs valgrind (Debian: `apt install valgrind`); about a minute per target.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import shutil
@@ -60,6 +64,8 @@ def main() -> None:
         target, times = args.replay[0], int(args.replay[1])
         app = make_apps()[target]
         requests = record(app, args.requests, validator(target))
+        gc.collect()
+        gc.freeze()  # as gunicorn.conf.py has a worker: full collections then walk what requests made, not the start-up
         for _ in range(times):
             replay(app, requests)
         return
