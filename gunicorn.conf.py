@@ -14,6 +14,6 @@ def post_worker_init(worker: Any) -> None:
     """The app is built and warm (`ivr.warm`): its objects live as long as the worker, so the
     garbage collector is told to stop walking them (`gc.freeze`). A full collection then walks
     only what calls made, not the menus, engines and libraries: less work per webhook, and
-    no pause of a few tens of milliseconds now and then inside a caller's webhook."""
-    gc.collect()
+    no pause of a few tens of milliseconds now and then inside a caller's webhook. (No collection
+    first: it would take that pause before the first caller, for a few objects' worth of memory.)"""
     gc.freeze()
