@@ -26,8 +26,8 @@ from twilio.request_validator import RequestValidator
 if not __package__:  # run as `python bench/x.py`, not `-m bench.x`: sys.path starts at bench/, not the checkout
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
-from bench.baselines import TOKEN  # noqa: E402
-from bench.webhooks import CALLER, post  # noqa: E402
+from bench.baselines import TOKEN
+from bench.webhooks import CALLER, post
 
 ROOT = Path(__file__).resolve().parent.parent
 WEBHOOKS = 10

@@ -32,7 +32,7 @@ if not __package__:  # run as `python bench/x.py`, not `-m bench.x`: sys.path st
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench.webhooks_inprocess import make_apps, record, replay, validator  # noqa: E402
-from ivr.recorder import Recorder  # noqa: E402
+from ivr.recorder import Recorder
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ("constant", "tutorial", "tutorial signed", "ivr", "ivr signed")
