@@ -7,7 +7,10 @@ instructions a request executes does not (two runs agree to ~0.3%), so this tell
 a change removes work when a timed benchmark cannot. Each target's calls (those of
 bench/webhooks.py, recorded as bench/webhooks_inprocess.py does) are replayed under
 valgrind's callgrind once and three times over; the difference over the extra requests
-is the count per request, start-up excluded. Instructions are not time (a cache miss
+is the count per request, start-up excluded. The start-up's objects are frozen out of the
+garbage collector first, as in a served worker (gunicorn.conf.py): otherwise a full collection
+over them fell inside one run's extra requests and not another's, and moved a target's count
+by a quarter from run to run. Instructions are not time (a cache miss
 counts as one), so the timed benchmarks still say what a change is worth.
 Needs valgrind (Debian: `apt install valgrind`); about a minute per target.
 """
@@ -15,6 +18,7 @@ Needs valgrind (Debian: `apt install valgrind`); about a minute per target.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import re
 import shutil
@@ -22,11 +26,13 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 if not __package__:  # run as `python bench/x.py`, not `-m bench.x`: sys.path starts at bench/, not the checkout
     sys.path[0] = str(Path(__file__).resolve().parent.parent)
 
 from bench.webhooks_inprocess import make_apps, record, replay, validator  # noqa: E402
+from ivr.recorder import Recorder
 
 ROOT = Path(__file__).resolve().parent.parent
 TARGETS = ("constant", "tutorial", "tutorial signed", "ivr", "ivr signed")
@@ -38,11 +44,23 @@ def counted(target: str, requests: int, replays: int) -> int:
     run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
                           "-m", "bench.instructions", "--replay", target, str(replays), "--requests", str(requests)],
                          cwd=ROOT, capture_output=True, text=True,
-                         env={**os.environ, "PYTHONHASHSEED": "0"})  # the same dict layouts every run
+                         # the same dict layouts every run; no watcher thread, whose work is per second, not per request
+                         env={**os.environ, "PYTHONHASHSEED": "0", "IVR_MENU_CHECK_INTERVAL": "0"})
     found = re.search(r"Collected : (\d+)", run.stderr)
     if run.returncode != 0 or not found:
         raise SystemExit(f"{target}: valgrind failed:\n{run.stderr[-2000:]}")
     return int(found.group(1))
+
+
+def in_this_thread(app: Any) -> Recorder | None:
+    """The service's call records written by the replaying thread, in batches of what each replay
+    queued: the writer's work per webhook counted whole, not what its thread did in however many
+    seconds valgrind's run took (which moved with the host's load)."""
+    voice = getattr(app, "extensions", {}).get("ivr", None)
+    if voice is None or not isinstance(voice.voice.records, Recorder):
+        return None
+    voice.voice.records = Recorder(voice.voice.records.db, background=False)
+    return voice.voice.records
 
 
 def per_request(target: str, requests: int) -> float:
@@ -59,9 +77,13 @@ def main() -> None:
     if args.replay:  # the child valgrind counts
         target, times = args.replay[0], int(args.replay[1])
         app = make_apps()[target]
+        records = in_this_thread(app)
         requests = record(app, args.requests, validator(target))
+        gc.freeze()  # as gunicorn.conf.py has a worker: full collections then walk what requests made, not the start-up
         for _ in range(times):
             replay(app, requests)
+            if records is not None:
+                records.flush()
         return
     if shutil.which("valgrind") is None:
         raise SystemExit("valgrind is not installed (Debian: apt install valgrind)")

@@ -17,17 +17,17 @@ import contextlib
 import hashlib
 import io
 import json
-import multiprocessing
 import os
-import tempfile
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from .catalogue import said_as_written
 from .menu import Menu
 from .speech import display, spoken
+
+if TYPE_CHECKING:
+    from concurrent.futures import ProcessPoolExecutor
 
 FORMAT = "wav/mu-law/8000/mono"
 RATE = 8000
@@ -149,6 +149,8 @@ def synthesise(text: str, voice: str, attempts: int = 3) -> tuple[Any, int]:
     pyttsx3's espeak driver now and then finishes without writing the audio (an empty or
     missing file): such a render is tried again, and refused if it never succeeds.
     """
+    import tempfile
+
     import pyttsx3
     import soundfile
 
@@ -194,7 +196,11 @@ def _render_one(job: tuple[str, str, str]) -> str:
 def synthesisers(workers: int = 1) -> ProcessPoolExecutor:
     """Processes to synthesise in. espeak-ng runs only there, never in the calling process:
     a pyttsx3 engine must not cross a fork or a thread, and its library has crashed a host
-    process on the way out. Spawned, so they inherit nothing."""
+    process on the way out. Spawned, so they inherit nothing. (Imported here: `ivr lint` and
+    `ivr sim` read this module and start no process.)"""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
 
 

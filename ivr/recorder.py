@@ -50,6 +50,7 @@ class Recorder:
         self._lost_told = 0
         self._lock = threading.Lock()
         self._prepared: tuple[Any, Any, Any] | None = None
+        self._migrated = threading.Event()  # set by the writer once it tried
 
     def add(self, item: Item) -> None:
         """Keep `item` for the writer; never blocks, never raises."""
@@ -62,6 +63,14 @@ class Recorder:
                 self.flush()
         elif self._writing != os.getpid():
             self._start()
+
+    def start(self, wait: float = 0.0) -> None:
+        """Start this process's writer now rather than at the first record; it migrates the
+        tables first, waited for up to `wait` seconds, so no webhook shares the worker with
+        Alembic (`ivr.warm`). A database slower than that is left to the writer."""
+        if self.background and self._writing != os.getpid():
+            self._start()
+            self._migrated.wait(wait)
 
     def flush(self) -> None:
         """Write everything queued so far (the writer's work, done now)."""
@@ -128,7 +137,17 @@ class Recorder:
 
 
 def _write(recorder: weakref.ref[Recorder], interval: float) -> None:
-    """The writer thread: drain the queue every `interval` seconds; ends with its recorder."""
+    """The writer thread: migrate the tables, then drain the queue every `interval` seconds;
+    ends with its recorder. A database that cannot be migrated now is tried again, and
+    named, by the first batch."""
+    live = recorder()
+    if live is not None:
+        try:
+            live.db.migrate()
+        except Exception:  # noqa: BLE001, S110 - the first batch's own migrate reports it
+            pass
+        live._migrated.set()
+    del live
     while True:
         time.sleep(interval)
         live = recorder()

@@ -92,20 +92,21 @@ def call_row(visit: Visit) -> dict[str, Any]:
     if visit.fault:
         outcome = "fault"
     points = any(isinstance(menu.nodes[name], (QuestionNode, EligibilityNode)) for name in entered)
-    return {"key": visit.call, "started_at": utc(visit.at) if visit.start else None, "last_at": utc(visit.at),
+    at = utc(visit.at)
+    return {"key": visit.call, "started_at": at if visit.start else None, "last_at": at,
             "caller": None if points else visit.caller, "lang": visit.lang, "revision": visit.revision,
             "last_node": last.node, "outcome": outcome, "desk": desk, "points_check": points}
 
 
 def step_rows(visit: Visit) -> list[dict[str, Any]]:
     """The steps' rows: the caller's input at a node, then each node it led into."""
-    menu, at = visit.menu, utc(visit.at)
+    menu = visit.menu
+    blank = {"call_key": visit.call, "at": utc(visit.at), "n": 0, "node": "", "kind": "", "meant": None, "key": None,
+             "via": None, "detail": None, "points": None}
     rows: list[dict[str, Any]] = []
-    today = visit.at.astimezone(ZoneInfo(menu.menu.timezone)).date()
 
     def row(node: str, kind: str, **extra: Any) -> None:
-        rows.append({"call_key": visit.call, "at": at, "n": len(rows), "node": node, "kind": kind, "meant": None,
-                     "key": None, "via": None, "detail": None, "points": None, **extra})
+        rows.append({**blank, "n": len(rows), "node": node, "kind": kind, **extra})
 
     for move in visit.moves:
         step = move.step
@@ -116,6 +117,7 @@ def step_rows(visit: Visit) -> list[dict[str, Any]]:
             if isinstance(node, TransferNode):
                 row(name, "enter", detail="closed" if _closed(menu, step, name) else "transfer")
             elif isinstance(node, EligibilityNode) and menu.eligibility is not None:
+                today = visit.at.astimezone(ZoneInfo(menu.menu.timezone)).date()
                 row(name, "enter", points=eligibility.points(menu.eligibility, visit.answers, today))
             else:
                 row(name, "enter")
@@ -158,12 +160,22 @@ def merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     rows of one call in one batch)."""
     newer = new["last_at"] >= old["last_at"]
     points = bool(old["points_check"] or new["points_check"])
-    pick: dict[Rule, Callable[[Any, Any], Any]] = {
-        "first": lambda a, b: a if a is not None else b,
-        "max": max,
-        "latest": lambda a, b: b if newer else a,
-        "latest_known": lambda a, b: (b if b is not None else a) if newer else (a if a is not None else b),
-        "any": lambda a, b: bool(a or b),
-        "private": lambda a, b: None if points else (a if a is not None else b),
-    }
-    return {**old, **{column: pick[rule](old[column], new[column]) for column, rule in MERGE.items()}}
+    row = old.copy()
+    for column, rule in MERGE.items():
+        row[column] = _PICK[rule](old[column], new[column], newer, points)
+    return row
+
+
+def _known(a: Any, b: Any) -> Any:
+    return a if a is not None else b
+
+
+_PICK: dict[Rule, Callable[[Any, Any, bool, bool], Any]] = {  # (old, new, new is newer, points check entered)
+    "first": lambda a, b, newer, points: _known(a, b),
+    "max": lambda a, b, newer, points: max(a, b),
+    "latest": lambda a, b, newer, points: b if newer else a,
+    "latest_known": lambda a, b, newer, points: _known(b, a) if newer else _known(a, b),
+    "any": lambda a, b, newer, points: bool(a or b),
+    "private": lambda a, b, newer, points: None if points else _known(a, b),
+}
+"""MERGE's rules, made once (a batch merges a row per webhook of a call)."""

@@ -80,9 +80,9 @@ def _other_port(url: str) -> str | None:
         return None
 
 
-def signed_url(environ: Mapping[str, object], host_url: str, public_url: str | None) -> str:
+def signed_url(environ: Mapping[str, object], base_url: str) -> str:
     """The URL Twilio signed: as it was sent, percent-escapes and all (werkzeug's `request.url`
-    is decoded), on the public base URL when one is configured."""
+    is decoded), on `base_url` (the public base URL when one is configured, else the host's)."""
     raw = environ.get("RAW_URI") or environ.get("REQUEST_URI")
     if raw:
         path = urlsplit(str(raw)).path  # also takes an absolute-form request target apart
@@ -90,5 +90,5 @@ def signed_url(environ: Mapping[str, object], host_url: str, public_url: str | N
         path = quote((str(environ.get("SCRIPT_NAME", "")) + str(environ.get("PATH_INFO", ""))).encode("latin-1"),
                      safe="/")
     query = str(environ.get("QUERY_STRING", ""))
-    base = (public_url or host_url).rstrip("/")
+    base = base_url.rstrip("/")
     return base + path + ("?" + query if query else "")

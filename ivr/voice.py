@@ -21,7 +21,6 @@ value quoted (`logged`).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import json
 import logging
@@ -133,11 +132,11 @@ class Voice:
 
     def pseudonym(self, number: str) -> str:
         """A caller's number as it may appear in logs: a keyed hash, never the number."""
-        return hmac.new(self._log_key, number.encode(), hashlib.sha256).hexdigest()[:12] if number else "-"
+        return hmac.digest(self._log_key, number.encode(), "sha256").hex()[:12] if number else "-"
 
     def call_key(self, call_sid: str) -> str:
         """A call as its records know it: a keyed hash of the CallSid (which Twilio's logs tie to a number)."""
-        return hmac.new(self._log_key, b"call:" + call_sid[:64].encode(), hashlib.sha256).hexdigest()[:24]
+        return hmac.digest(self._log_key, b"call:" + call_sid[:64].encode(), "sha256").hex()[:24]
 
     # -- the webhooks -----------------------------------------------------------------
     def incoming(self, hook: Webhook) -> str:

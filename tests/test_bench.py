@@ -52,6 +52,11 @@ def test_instruction_benchmark_counts_the_service() -> None:
     assert 100_000 < int(row.split()[1].replace(",", "")) < 5_000_000  # ~740,000 on Python 3.11
 
 
+def test_first_webhook_benchmark_times_a_fresh_worker() -> None:
+    out = run("-m", "bench.first_webhook", "--rounds", "1")
+    assert "first webhook" in out and "first / tenth" in out
+
+
 def test_service_fuzz_finds_nothing_and_survives_a_kill() -> None:
     out = run("-m", "bench.fuzz_service", "--signed", "200", "--unsigned", "40")
     assert "5xx                                                  0" in out and "all checks passed" in out

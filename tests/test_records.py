@@ -199,6 +199,14 @@ def test_a_call_has_one_row_whatever_order_its_webhooks_are_written_in(tmp_path:
     assert results[0]["lang"] == "en" and results[0]["last_node"] == "lost_desk" and results[0]["duration"] == 300
 
 
+def test_a_started_service_has_its_tables_and_its_menu_before_any_webhook(database_url: str) -> None:
+    """ivr.warm: the worker's start migrates and loads, so the first caller does not."""
+    app = service(database_url)
+    assert app.extensions["ivr"].voice.menu.menu.name
+    assert {"calls", "steps"} <= set(inspect(create_engine(database_url)).get_table_names())
+    assert recorder(app).written == 0  # no call was recorded by the warm-up
+
+
 def test_the_migrations_make_the_tables_the_models_describe(database_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
