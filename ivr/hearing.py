@@ -4,11 +4,14 @@ Speech recognition hands us text ("I lost my card", 2番, ｎｏ). Both it and t
 phrases are folded the same way (`normalise`: width, case, accents, katakana to hiragana,
 punctuation), so a phrase matches however the recogniser wrote it. At a node:
 
+* at a question, a yes or a no said first answers it (`leading_answer`; the engine asks);
 * a key said alone ("two", に, "press 2", 2番) is that key, as if pressed;
 * otherwise the node's choices whose phrases are in the text are candidates (a phrase found
   inside a longer one is dropped: "card" inside "lost my card"); exactly one is the answer,
-  several are unclear (the caller is asked again, never sent the wrong way); with none,
-  the global commands are looked for the same way ("operator", もう一度).
+  the node's priority choice (the lost card) wins over others, several are otherwise
+  unclear (the caller is asked again, never sent the wrong way); with none, the global
+  commands are looked for the same way ("operator", もう一度);
+* at a question, then, a yes or a no anywhere (`yes_or_no`).
 
 Phrases are compiled once per node and language (`Hearing`): callers' sentences are many,
 the menu's phrases few.
@@ -154,10 +157,10 @@ class Hearing:
         """The key ("2") or command ("operator") the words choose at `node`; None when unclear."""
         book = self.book(node, lang)
         text = normalise(heard)
-        for said in (_compact(text), _without(text, book.fillers)):  # 星号 names a key, though 号 is a filler
+        compact = _compact(text)
+        for said in (compact, _without(text, book.fillers)):  # 星号 names a key, though 号 is a filler
             if said in book.keys:
                 return book.keys[said]
-        compact = _compact(text)
         found = [item for item in book.phrases if _find(item[1], text, compact)]
         for kind in (_choices, _commands):  # a choice's phrase wins over a command in the same words
             kept = {target for phrase, pattern, target in kind(found)
@@ -179,8 +182,9 @@ class Hearing:
         codes = list(menu.languages) if isinstance(node, LanguageNode) else [lang]
         if isinstance(node, (MenuNode, LanguageNode)):
             said += [(p, key) for key, by_lang in node.phrases.items() for code in codes for p in by_lang.get(code, ())]
-        keys = menu.keys  # a command is heard where its key works; repeat needs no key to work
-        commands = [c for c in COMMANDS if c == "repeat" or (getattr(node, "global_keys", False) and getattr(keys, c))]
+        # A command is heard where its key works; repeat needs no key to work.
+        commands = [c for c in COMMANDS
+                    if c == "repeat" or (getattr(node, "global_keys", False) and getattr(menu.keys, c))]
         said += [(p, command) for command in commands for p in getattr(menu.speech.commands, command).get(lang, ())]
         if isinstance(node, QuestionNode):
             hints = [*language.yes, *language.no]
@@ -200,7 +204,7 @@ class Hearing:
                 for word in words:  # as said, and without its fillers (按星号键 is 星号键 less 按, 号)
                     for form in (_compact(normalise(word)), _without(normalise(word), fillers)):
                         named.setdefault(form, set()).add(key)
-        names = {form: next(iter(keys)) for form, keys in named.items() if len(keys) == 1 and form}
+        names = {form: next(iter(chosen)) for form, chosen in named.items() if len(chosen) == 1 and form}
         names |= {k: k for k in "0123456789*#"}
         priority = node.priority if isinstance(node, MenuNode) else None
         return Book(tuple(phrases), names, fillers, tuple(dict.fromkeys(hints))[:500], priority)
