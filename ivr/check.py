@@ -1042,9 +1042,9 @@ def _walk_text(walk: Walk | None, reached: bool = True) -> str:
 
 def format_report(report: Report) -> str:
     """The report as people read it: the moments, each language, then the problems."""
-    lines = [f"{report.file}: {report.states} states, {report.steps} inputs ({report.played} played, the rest known "
-             f"from an earlier moment or try) in {report.elapsed:.1f} s",
-             "moments:"]
+    header = (f"{report.file}: {report.states} states, {report.steps} inputs ({report.played} played, the rest "
+              f"known from an earlier moment or try) in {report.elapsed:.1f} s")
+    lines = [header, "moments:"]
     width = max(len(m.label) for m in report.moments)
     for m in report.moments:
         same = f"  behaves as {m.same_as}" if m.same_as else ""

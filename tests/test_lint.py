@@ -305,8 +305,9 @@ def test_a_word_that_names_two_keys_is_an_error() -> None:
 
 
 def test_phrases_of_a_command_without_a_key_are_a_warning_and_never_heard() -> None:
-    from ivr.engine import Engine, Speak
     from support import WEEKDAY_MORNING
+
+    from ivr.engine import Engine, Speak
 
     text = SPOKEN.replace("    repeat: {en: [repeat, again]}\n", "    repeat: {en: [repeat, again]}\n"
                           "    operator: {en: [operator]}\n").replace("nodes:\n", "keys: {operator: null}\nnodes:\n", 1)
