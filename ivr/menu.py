@@ -62,7 +62,10 @@ Prompt = dict[str, Annotated[Text, PlainValidator(_text)]]
 KEYS = "0123456789*#"
 """Every key on a phone's keypad, in keypad order."""
 Key = Annotated[str, Field(pattern=r"^[0-9*#]$")]
+
+
 def _phrase(value: object) -> str:
+    """A phrase as Twilio's hints and our matcher can take it, or why not."""
     if not isinstance(value, str) or not value.strip():
         raise ValueError('write the words a caller says, e.g. "lost my card"')
     if "," in value or "、" in value:
@@ -164,7 +167,7 @@ class Speech(Model):
 
     confidence: float = Field(0.3, ge=0, le=1)
     """Twilio's Confidence below this is heard as unclear (the caller is asked again); a result
-    without one is taken as heard."""
+    without one (or with 0, which some speech models send for "not measured") is taken as heard."""
     commands: Commands = Field(default_factory=Commands)
 
 
