@@ -20,7 +20,7 @@ import time
 import weakref
 from typing import Any, Union
 
-from sqlalchemy import Connection, case, delete, func, insert, or_
+from sqlalchemy import Connection, case, delete, func, or_
 
 from .database import Database, shown
 from .records import ENDING, MERGE, Ending, Visit, call_row, ending_row, merged, step_rows, utc
@@ -49,7 +49,7 @@ class Recorder:
         self._complained = 0.0
         self._lost_told = 0
         self._lock = threading.Lock()
-        self._prepared: tuple[Any, Any, Any] | None = None
+        self._prepared: tuple[Any, Any] | None = None
         self._migrated = threading.Event()  # set by the writer once it tried
 
     def add(self, item: Item) -> None:
@@ -109,7 +109,7 @@ class Recorder:
                 if steps and self.db.kind == "postgresql":
                     _copy_steps(connection, steps)
                 elif steps:
-                    connection.execute(statements[2], steps)
+                    _insert_steps(connection, steps)
         except Exception as exc:  # noqa: BLE001 - whatever the database does, calls go on
             self.lost += len(batch)
             self._complain(exc)
@@ -120,11 +120,11 @@ class Recorder:
                         shown(str(self.db.url)), self.lost)
             self.last_error = ""
 
-    def _statements(self) -> tuple[Any, Any, Any]:
-        """The three statements a batch runs, built once: building the upsert's CASEs and
-        finding them in SQLAlchemy's cache cost more than writing a small batch."""
+    def _statements(self) -> tuple[Any, Any]:
+        """The calls' and the endings' upserts, built once: building their CASEs and finding
+        them in SQLAlchemy's cache cost more than writing a small batch."""
         if self._prepared is None:
-            self._prepared = (_upsert_calls(self.db), _upsert_endings(self.db), insert(StepRecord))
+            self._prepared = (_upsert_calls(self.db), _upsert_endings(self.db))
         return self._prepared
 
     def _complain(self, exc: Exception) -> None:
@@ -174,6 +174,18 @@ def _copy_steps(connection: Connection, steps: list[dict[str, Any]]) -> None:
     with cursor.copy(f"COPY steps ({', '.join(columns)}) FROM STDIN") as copy:
         for row in steps:
             copy.write_row([row[c] for c in columns])
+
+
+def _insert_steps(connection: Connection, steps: list[dict[str, Any]]) -> None:
+    """Steps on SQLite by the driver's executemany, each value made by its column type's own bind
+    processor (so stored exactly as SQLAlchemy stores it): SQLAlchemy's per-row parameter
+    handling was most of the writer's cost."""
+    columns = list(steps[0])
+    table = StepRecord.__table__
+    processors = [table.c[c].type.bind_processor(connection.dialect) for c in columns]
+    rows = [tuple(p(row[c]) if p else row[c] for c, p in zip(columns, processors)) for row in steps]
+    connection.exec_driver_sql(f"INSERT INTO steps ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+                               rows)
 
 
 def _rows(batch: list[Item]) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
