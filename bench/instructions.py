@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -40,12 +41,16 @@ EXTRA = 2  # replays counted beyond the first
 
 
 def counted(target: str, requests: int, replays: int) -> int:
-    """Instructions of a child process that records `requests` calls and replays them `replays` times."""
-    run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
-                          "-m", "bench.instructions", "--replay", target, str(replays), "--requests", str(requests)],
-                         cwd=ROOT, capture_output=True, text=True,
-                         # the same dict layouts every run; no watcher thread, whose work is per second, not per request
-                         env={**os.environ, "PYTHONHASHSEED": "0", "IVR_MENU_CHECK_INTERVAL": "0"})
+    """Instructions of a child process that records `requests` calls and replays them `replays` times,
+    its call records in a database of its own (an empty one each time: a database that earlier runs
+    filled makes SQLite's one-off work, a checkpoint say, fall in one run and not the other)."""
+    with tempfile.TemporaryDirectory() as data:
+        run = subprocess.run(["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable,
+                              "-m", "bench.instructions", "--replay", target, str(replays), "--requests", str(requests)],
+                             cwd=ROOT, capture_output=True, text=True,
+                             # the same dict layouts every run; no watcher thread, whose work is per second
+                             env={**os.environ, "PYTHONHASHSEED": "0", "IVR_MENU_CHECK_INTERVAL": "0",
+                                  "XDG_DATA_HOME": data})
     found = re.search(r"Collected : (\d+)", run.stderr)
     if run.returncode != 0 or not found:
         raise SystemExit(f"{target}: valgrind failed:\n{run.stderr[-2000:]}")
