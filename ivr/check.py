@@ -262,17 +262,13 @@ def _rule_days(rules: list[Rule]) -> dict[dt.date, str]:
 
 
 def _dedupe(menu: Menu, found: list[Moment]) -> list[Moment]:
-    """Moments at which every calendar is open or closed alike and every rule is in the same
-    phase give the same calls: mark the later ones `same_as` the first."""
-    zone = ZoneInfo(menu.menu.timezone)
-    rules = menu.eligibility.rules if menu.eligibility else []
-    first: dict[tuple[tuple[bool, ...], tuple[str, ...]], str] = {}
+    """Moments at which time decides the same (`_facts`: every calendar open or closed alike,
+    every rule in the same phase, the programme ended or not, the same announcements) give the
+    same calls: mark the later ones `same_as` the first."""
+    first: dict[tuple[tuple[str, object], ...], str] = {}
     out = []
     for m in found:
-        today = m.at.astimezone(zone).date()
-        key = (tuple(is_open(c, m.at) for c in menu.hours.values()),
-               tuple(status(r, today) for r in rules) + tuple(str(a.starts <= today <= a.until)
-                                                              for a in menu.announcements))
+        key = tuple(_facts(menu, m.at).items())
         out.append(dataclasses.replace(m, same_as=first.get(key)))
         first.setdefault(key, m.label)
     return out
