@@ -83,23 +83,26 @@ def _find(pattern: re.Pattern[str], text: str, compact: str | None = None) -> bo
     return bool(pattern.search(_compact(text) if compact is None else compact))
 
 
+@lru_cache(maxsize=256)
+def _patterns(words: tuple[str, ...]) -> tuple[re.Pattern[str], ...]:
+    """A word list's patterns, longest word first (没有 before 有), made once per list."""
+    return tuple(p for w in sorted(words, key=len, reverse=True) if (p := _pattern(w)))
+
+
 def yes_or_no(heard: str, lang: Language) -> bool | None:
     """True for yes, False for no, None when the answer is unclear (both, or neither)."""
     text = normalise(heard)
-    if any(_find(p, text) for w in lang.unsure if (p := _pattern(w))):
+    if any(_find(p, text) for p in _patterns(tuple(lang.unsure))):
         return None
     said_no = False
-    for word in sorted(lang.no, key=len, reverse=True):  # 没有 holds 有, 안 했어요 holds 했어요:
-        pattern = _pattern(word)  # take the no-words out before looking for yes
-        if pattern is None:
-            continue
-        if _spaced(pattern):
+    for pattern in _patterns(tuple(lang.no)):  # 没有 holds 有, 안 했어요 holds 했어요: take the
+        if _spaced(pattern):  # no-words out before looking for yes
             text, found = pattern.subn(" ", text)
         else:
             compact, found = pattern.subn(" ", _compact(text))
             text = compact if found else text
         said_no |= found > 0
-    said_yes = any(_find(p, text) for w in lang.yes if (p := _pattern(w)))
+    said_yes = any(_find(p, text) for p in _patterns(tuple(lang.yes)))
     if said_yes == said_no:
         return None
     return said_yes
@@ -113,13 +116,11 @@ def leading_answer(heard: str, lang: Language) -> bool | None:
     """A yes or a no said first ("no, someone applied for me", はい、もう一度申請しました): it answers
     the question whatever follows, commands included; None when the words start otherwise."""
     text = normalise(heard)
-    if any(_find(p, text) for w in lang.unsure if (p := _pattern(w))):
+    if any(_find(p, text) for p in _patterns(tuple(lang.unsure))):
         return None
     for words, answer in ((lang.no, False), (lang.yes, True)):  # no first: 不是 starts like 是 would not
-        for word in sorted(words, key=len, reverse=True):
-            pattern = _pattern(word)
-            if pattern is not None and pattern.match(text if _spaced(pattern) else _compact(text)):
-                return answer
+        if any(p.match(text if _spaced(p) else _compact(text)) for p in _patterns(tuple(words))):
+            return answer
     return None
 
 
@@ -197,7 +198,7 @@ class Hearing:
         # (a name two languages give two keys is left out there).
         languages = [menu.languages[c] for c in codes] if isinstance(node, LanguageNode) else [language]
         fillers = tuple(p for w in sorted({f for lg in languages for f in lg.fillers}, key=len, reverse=True)
-                        if (p := _pattern(w, anywhere=True)))
+                        if (p := _pattern(w, anywhere=True)))  # longest first, like `_patterns`
         named: dict[str, set[str]] = {}
         for lg in languages:
             for key, words in lg.key_names.items():
